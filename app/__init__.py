@@ -1,0 +1,117 @@
+"""L2G: the Local-to-Global Engagement Fund grants engine."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+
+from app.config import load_config
+from app.extensions import csrf, db, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder="static",
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(load_config(app.instance_path, overrides))
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    from app import models  # noqa: F401  (every table known to metadata and migrations)
+
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True
+    )
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Sign in to see that page."
+    login_manager.login_message_category = "info"
+
+    from app.models.user import User
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        return db.session.get(User, int(user_id))
+
+    from app.views import register_blueprints
+
+    register_blueprints(app)
+    _register_template_helpers(app)
+    _register_errors(app)
+
+    from app.cli import register_commands
+
+    register_commands(app)
+
+    @app.after_request
+    def security_headers(response: Any) -> Any:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            "frame-ancestors 'none'",
+        )
+        return response
+
+    return app
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from app import formatting
+    from app.clock import utcnow
+
+    app.jinja_env.filters.update(
+        money=formatting.money,
+        number=formatting.number,
+        day=formatting.day,
+        moment=formatting.moment,
+    )
+    from app.countries import country_name
+    from app.domain import BUDGET_CATEGORIES
+
+    app.jinja_env.globals.update(
+        time_left=formatting.time_left,
+        utcnow=utcnow,
+        country_names=lambda codes: [country_name(c) for c in codes or []],
+        budget_categories=BUDGET_CATEGORIES,
+    )
+
+
+def _register_errors(app: Flask) -> None:
+    def page(code: int, title: str, message: str) -> tuple[str, int]:
+        return render_template("error.html", code=code, title=title, message=message), code
+
+    app.register_error_handler(
+        403, lambda e: page(403, "Not allowed", "Your account cannot open this page.")
+    )
+    app.register_error_handler(
+        404, lambda e: page(404, "Not found", "There is nothing at this address you can see.")
+    )
+    app.register_error_handler(
+        413,
+        lambda e: page(413, "File too large", "The upload is larger than this site accepts."),
+    )
+    app.register_error_handler(
+        CSRFError,
+        lambda e: page(
+            400,
+            "Form expired",
+            "The form had expired or did not come from this site. Go back, reload and try again: "
+            "what you typed is still in your browser's back page.",
+        ),
+    )

@@ -1,0 +1,236 @@
+"""Demonstration data: a program officer, reviewers, twelve jurisdictions and their applications."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from functools import cache
+
+from sqlalchemy import select
+
+from app.domain import BUDGET_CATEGORIES, GOVERNMENT_TYPES, INDICATORS, PRIORITY_AREAS
+from app.extensions import db
+from app.models.round import Round
+from app.models.user import Organization, User
+from app.services import applications as svc
+from app.services.accounts import create_user
+from app.services.rounds import create_round
+
+DEMO_PASSWORD = "l2g-demo-password"  # noqa: S105  (printed for the demo; never used in production)
+OFFICER_EMAIL = "officer@l2g.example.gov"
+
+JURISDICTIONS = [
+    ("State of Colorado", "state", "CO", 5_877_610, "Denver"),
+    ("City of Pittsburgh", "city", "PA", 302_898, "Pittsburgh"),
+    ("King County", "county", "WA", 2_269_675, "Seattle"),
+    ("Territory of Guam", "territory", "GU", 153_836, "Hagåtña"),
+    ("Cherokee Nation", "tribal", "OK", 141_000, "Tahlequah"),
+    ("Metropolitan Area Planning Council", "regional_council", "MA", 3_200_000, "Boston"),
+    ("City of El Paso", "city", "TX", 678_815, "El Paso"),
+    ("Miami-Dade County", "county", "FL", 2_701_767, "Miami"),
+    ("State of Hawaii", "state", "HI", 1_435_138, "Honolulu"),
+    ("City of Dayton", "city", "OH", 137_571, "Dayton"),
+    ("Commonwealth of Puerto Rico", "territory", "PR", 3_205_691, "San Juan"),
+    ("City of Saint Paul", "city", "MN", 303_176, "Saint Paul"),
+]
+
+REVIEWERS = [
+    ("ana.reyes@review.example.org", "Ana Reyes"),
+    ("ben.okafor@review.example.org", "Ben Okafor"),
+    ("chen.wei@review.example.org", "Chen Wei"),
+    ("dana.levi@review.example.org", "Dana Levi"),
+    ("elif.kaya@review.example.org", "Elif Kaya"),
+    ("farid.haddad@review.example.org", "Farid Haddad"),
+]
+
+PROJECTS = [
+    ("Sister-city climate resilience exchange", ["climate", "education"], ["JP", "PH"]),
+    ("Export readiness for small manufacturers", ["trade"], ["MX", "CA", "DE"]),
+    ("Diaspora investment bridge", ["migration", "trade"], ["NG", "GH"]),
+    ("Women's leadership in municipal diplomacy", ["gender", "democracy"], ["KE", "IN"]),
+    ("Pandemic recovery tourism compact", ["health", "trade"], ["KR", "FR"]),
+    ("Civic technology partnership", ["technology", "democracy"], ["EE", "TW"]),
+    ("Student and staff exchange network", ["education"], ["BR", "ES", "VN"]),
+    ("Clean energy trade mission", ["climate", "trade"], ["DK", "CL"]),
+]
+
+
+@dataclass
+class DemoSummary:
+    created: bool
+    officer: str = OFFICER_EMAIL
+    reviewers: list[str] = field(default_factory=list)
+    applicants: list[str] = field(default_factory=list)
+    applications: int = 0
+    submitted: int = 0
+
+    def describe(self, password: str) -> str:
+        lines = [
+            "Demo data " + ("created." if self.created else "already present."),
+            "Open http://127.0.0.1:5000 and sign in with any of these (password: "
+            + password
+            + "):",
+            f"  program officer: {self.officer}",
+            "  reviewers:       " + ", ".join(self.reviewers),
+            "  applicants:      " + ", ".join(self.applicants),
+        ]
+        if self.created:
+            lines.append(f"{self.applications} applications, {self.submitted} of them submitted.")
+        return "\n".join(lines)
+
+
+@cache
+def sample_letter_pdf() -> bytes:
+    from weasyprint import HTML
+
+    html = (
+        "<html lang=en><head><title>Letter of support</title></head><body>"
+        "<h1>Letter of support</h1><p>We are pleased to support this application to the "
+        "Local-to-Global Engagement Fund.</p></body></html>"
+    )
+    return HTML(string=html).write_pdf()
+
+
+def _applicant_email(legal_name: str) -> str:
+    slug = "".join(ch for ch in legal_name.lower() if ch.isalnum())[:24]
+    return f"grants@{slug}.example.gov"
+
+
+def seed(now: datetime) -> DemoSummary:
+    existing = db.session.scalar(select(User).where(User.email == OFFICER_EMAIL))
+    summary = DemoSummary(created=existing is None)
+    summary.reviewers = [email for email, _ in REVIEWERS]
+    summary.applicants = [_applicant_email(j[0]) for j in JURISDICTIONS]
+    if existing is not None:
+        return summary
+
+    rng = random.Random(2026)
+    officer = create_user(OFFICER_EMAIL, DEMO_PASSWORD, "officer", name="Olivia Officer")
+    for email, name in REVIEWERS:
+        create_user(email, DEMO_PASSWORD, "reviewer", name=name)
+    rnd = create_round(
+        {
+            "title": "Local-to-Global Engagement Fund 2027",
+            "description": "Competitive grants for states, territories, counties, cities, tribal "
+            "governments and regional councils building international engagement.",
+            "timezone": "America/New_York",
+            "opens_at": now - timedelta(days=10),
+            "closes_at": (now + timedelta(days=30)).replace(second=0, microsecond=0),
+            "budget": Decimal("5000000"),
+            "min_award": Decimal("50000"),
+            "max_award": Decimal("500000"),
+            "eligible_government_types": list(GOVERNMENT_TYPES),
+            "priority_areas": list(PRIORITY_AREAS),
+            "reviewers_per_application": 3,
+            "blind_review": False,
+            "performance_months": 24,
+        }
+    )
+    from workflows import fire
+
+    fire(rnd, "open", officer, comment="Demo round opened")
+
+    users = []
+    for legal_name, gov_type, state, population, city in JURISDICTIONS:
+        organization = Organization(
+            legal_name=legal_name,
+            government_type=gov_type,
+            state_code=state,
+            population=population,
+            street="1 Government Plaza",
+            city=city,
+            zip_code=f"{rng.randint(10000, 99999)}",
+            official_name="Jordan Lee",
+            official_title="Director of International Affairs",
+        )
+        db.session.add(organization)
+        user = create_user(
+            _applicant_email(legal_name),
+            DEMO_PASSWORD,
+            "applicant",
+            name=f"Grants team, {legal_name}",
+            organization=organization,
+        )
+        users.append(user)
+
+    for i in range(30):
+        user = users[i % len(users)]
+        application = svc.start_application(rnd, user)
+        complete = i % 3 != 2
+        _fill(application, rnd, user, rng, complete=complete, index=i)
+        summary.applications += 1
+        if complete and i % 3 == 0:
+            fire(application, "submit", user)
+            summary.submitted += 1
+    return summary
+
+
+def _fill(
+    application, rnd: Round, user: User, rng: random.Random, complete: bool, index: int
+) -> None:  # noqa: ANN001
+    title, areas, countries = PROJECTS[index % len(PROJECTS)]
+    organization = user.organization
+    assert organization is not None
+    svc.save_project(
+        application,
+        {
+            "title": f"{title} ({organization.city})",
+            "summary": f"{organization.legal_name} will build lasting international ties through "
+            f"{title.lower()}, working with local universities, diaspora organizations and "
+            "foreign consulates, and will report jobs, investment and exchanges each half-year.",
+            "priority_areas": areas,
+            "partner_countries": countries,
+            "start_date": rnd.closes_at.date() + timedelta(days=60),
+            "period_months": 18,
+        },
+        application.version,
+    )
+    if not complete:
+        return
+    svc.save_narrative(
+        application,
+        {
+            "need": "Our region's firms and institutions lack international connections.",
+            "approach": "A dedicated international affairs lead, two delegations and a forum.",
+            "alignment": "Advances U.S. economic and climate diplomacy with allied partners.",
+            "sustainability": "A standing partnership board and a budget line adopted by ordinance.",
+        },
+        application.version,
+    )
+    svc.replace_partners(
+        application,
+        [
+            {"name": "State University Global Center", "kind": "academic", "role": "Research"},
+            {"name": "Consulate General", "kind": "consulate", "role": "Introductions"},
+        ],
+        application.version,
+    )
+    request = Decimal(rng.randrange(60_000, 480_000, 5_000))
+    lines = {c: {"federal_amount": 0, "cost_share": 0} for c in BUDGET_CATEGORIES}
+    lines["personnel"] = {"description": "International affairs lead", "federal_amount": request * Decimal("0.6"), "cost_share": Decimal("20000")}  # fmt: skip
+    lines["travel"] = {"description": "Two delegations", "federal_amount": request * Decimal("0.3"), "cost_share": Decimal("5000")}  # fmt: skip
+    lines["other"] = {"description": "Forum venue", "federal_amount": request * Decimal("0.1"), "cost_share": 0}  # fmt: skip
+    svc.save_budget(application, lines, application.version)
+    start = rnd.closes_at.date() + timedelta(days=60)
+    svc.replace_milestones(
+        application,
+        [
+            {"due_on": start + timedelta(days=90), "description": "Partnership agreement signed"},
+            {"due_on": start + timedelta(days=240), "description": "First delegation hosted"},
+        ],
+        application.version,
+    )
+    indicators = list(INDICATORS)
+    svc.replace_targets(
+        application,
+        [
+            {"indicator": indicators[1], "baseline": Decimal("0"), "target": Decimal(rng.randint(10, 200))},
+            {"indicator": indicators[2], "baseline": Decimal("1"), "target": Decimal(rng.randint(3, 12))},
+        ],
+        application.version,
+    )  # fmt: skip
+    svc.add_letter(
+        application, "support-letter.pdf", sample_letter_pdf(), user, application.version
+    )

@@ -1,0 +1,82 @@
+"""The jobs that workflow effects name. Each takes its outbox row (ids only) and is idempotent."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.jobs import job
+from app.models.application import Application
+from app.models.audit import AuditEvent
+from app.models.outbox import OutboxJob
+from app.models.user import User
+from app.services.applications import SECTIONS
+from app.services.mail import send_email
+
+
+def _organization_users(organization_id: int) -> list[User]:
+    return list(
+        db.session.scalars(
+            select(User).where(
+                User.organization_id == organization_id, User.is_active_account.is_(True)
+            )
+        )
+    )
+
+
+def _application(row: OutboxJob) -> Application:
+    application = db.session.get(Application, row.entity_id)
+    if application is None:
+        raise LookupError(f"application {row.entity_id} no longer exists")
+    return application
+
+
+@job("send_submission_receipt")
+def send_submission_receipt(row: OutboxJob) -> None:
+    application = _application(row)
+    event = db.session.get(AuditEvent, row.audit_event_id)
+    for user in _organization_users(application.organization_id):
+        send_email(
+            user.email,
+            f"Received: {application.reference} {application.display_title}",
+            "email/submission_receipt.txt",
+            dedupe_key=f"receipt:{row.audit_event_id}:{user.id}",
+            application=application,
+            event=event,
+            user=user,
+            sections=SECTIONS,
+        )
+
+
+@job("send_status_email")
+def send_status_email(row: OutboxJob) -> None:
+    application = _application(row)
+    event = db.session.get(AuditEvent, row.audit_event_id)
+    assert event is not None
+    for user in _organization_users(application.organization_id):
+        send_email(
+            user.email,
+            f"{application.reference or 'Your application'}: {application.state_title}",
+            "email/status_change.txt",
+            dedupe_key=f"status:{row.audit_event_id}:{user.id}",
+            application=application,
+            event=event,
+            user=user,
+        )
+
+
+@job("send_invitation")
+def send_invitation(row: OutboxJob) -> None:
+    from app.models.user import Invitation
+
+    invitation = db.session.get(Invitation, row.entity_id)
+    if invitation is None or invitation.accepted_at:
+        return
+    send_email(
+        invitation.email,
+        "You are invited to L2G, the Local-to-Global Engagement Fund",
+        "email/invitation.txt",
+        dedupe_key=f"invitation:{invitation.id}",
+        invitation=invitation,
+        token=row.payload["token"],
+    )

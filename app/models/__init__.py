@@ -1,0 +1,36 @@
+"""Every model, imported so that metadata (and Alembic) sees all tables."""
+
+from app.models.application import (
+    Application,
+    ApplicationPriorityArea,
+    BudgetLine,
+    ImpactTarget,
+    Milestone,
+    Partner,
+    SupportLetter,
+)
+from app.models.audit import AuditEvent
+from app.models.outbox import Counter, EmailMessage, OutboxJob
+from app.models.review import Review
+from app.models.round import Round, RubricCriterion
+from app.models.user import Invitation, Organization, User
+
+__all__ = [
+    "Application",
+    "ApplicationPriorityArea",
+    "AuditEvent",
+    "BudgetLine",
+    "Counter",
+    "EmailMessage",
+    "ImpactTarget",
+    "Invitation",
+    "Milestone",
+    "Organization",
+    "OutboxJob",
+    "Partner",
+    "Review",
+    "Round",
+    "RubricCriterion",
+    "SupportLetter",
+    "User",
+]

@@ -1,0 +1,314 @@
+"""Applications: starting one, saving its sections, checking it is complete, and its files."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.clock import utcnow
+from app.domain import BUDGET_CATEGORIES
+from app.extensions import db
+from app.jobs import next_number
+from app.models.application import (
+    Application,
+    ApplicationPriorityArea,
+    BudgetLine,
+    ImpactTarget,
+    Milestone,
+    Partner,
+    SupportLetter,
+)
+from app.models.audit import AuditEvent
+from app.models.round import Round
+from app.models.user import User
+from app.services.rounds import StaleEdit, money
+from app.storage import sha256, storage
+
+SUMMARY_WORD_LIMIT = 250
+MAX_PRIORITY_AREAS = 3
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section("project", "Project"),
+    Section("narrative", "Narrative"),
+    Section("partners", "Partners"),
+    Section("budget", "Budget"),
+    Section("milestones", "Milestones"),
+    Section("targets", "Impact targets"),
+    Section("letters", "Letters of support"),
+)
+SECTION_TITLES = {s.key: s.title for s in SECTIONS}
+
+
+@dataclass(frozen=True)
+class Problem:
+    field: str  # the form field's id on the section's page
+    message: str
+
+
+class UploadRejected(ValueError):
+    pass
+
+
+def word_count(text: str) -> int:
+    return len(re.findall(r"\S+", text or ""))
+
+
+def start_application(rnd: Round, user: User) -> Application:
+    if user.organization_id is None:
+        raise ValueError("only a user of an applicant organization can start an application")
+    application = Application(
+        round=rnd,
+        organization_id=user.organization_id,
+        created_by_id=user.id,
+        budget_lines=[
+            BudgetLine(position=i, category=key) for i, key in enumerate(BUDGET_CATEGORIES)
+        ],
+    )
+    db.session.add(application)
+    db.session.flush()
+    return application
+
+
+def _check_editable(application: Application, expected_version: int) -> None:
+    if application.state != "draft":
+        raise PermissionError("a submitted application is read-only")
+    if application.version != expected_version:
+        raise StaleEdit()
+
+
+def _touch(application: Application) -> None:
+    # Child rows changing alone would not bump the version column; this row update does.
+    application.updated_at = utcnow()
+    db.session.flush()
+
+
+def save_project(application: Application, values: dict[str, Any], expected_version: int) -> None:
+    _check_editable(application, expected_version)
+    application.title = values["title"].strip()
+    application.summary = values["summary"].strip()
+    application.partner_countries = list(dict.fromkeys(values["partner_countries"]))
+    application.start_date = values["start_date"]
+    application.period_months = values["period_months"]
+    wanted = list(dict.fromkeys(values["priority_areas"]))
+    application.priority_area_rows = [ApplicationPriorityArea(area=a) for a in wanted]
+    _touch(application)
+
+
+def save_narrative(application: Application, values: dict[str, str], expected_version: int) -> None:
+    _check_editable(application, expected_version)
+    for key in ("need", "approach", "alignment", "sustainability"):
+        setattr(application, key, values[key].strip())
+    _touch(application)
+
+
+def replace_partners(
+    application: Application, rows: Iterable[dict[str, str]], expected_version: int
+) -> None:
+    _check_editable(application, expected_version)
+    application.partners = [
+        Partner(position=i, name=r["name"].strip(), kind=r["kind"], role=r["role"].strip())
+        for i, r in enumerate(rows)
+    ]
+    _touch(application)
+
+
+def save_budget(
+    application: Application, lines: dict[str, dict[str, Any]], expected_version: int
+) -> None:
+    """`lines` maps each SF-424A category to its description, federal amount and cost share."""
+    _check_editable(application, expected_version)
+    by_category = {line.category: line for line in application.budget_lines}
+    for position, category in enumerate(BUDGET_CATEGORIES):
+        values = lines.get(category, {})
+        line = by_category.get(category)
+        if line is None:
+            line = BudgetLine(position=position, category=category)
+            application.budget_lines.append(line)
+        line.description = (values.get("description") or "").strip()
+        line.federal_amount = money(values.get("federal_amount"))
+        line.cost_share = money(values.get("cost_share"))
+    application.requested_amount = sum(
+        (line.federal_amount for line in application.budget_lines), Decimal("0")
+    )
+    application.cost_share_amount = sum(
+        (line.cost_share for line in application.budget_lines), Decimal("0")
+    )
+    _touch(application)
+
+
+def replace_milestones(
+    application: Application, rows: Iterable[dict[str, Any]], expected_version: int
+) -> None:
+    _check_editable(application, expected_version)
+    ordered = sorted(rows, key=lambda r: r["due_on"])
+    application.milestones = [
+        Milestone(position=i, due_on=r["due_on"], description=r["description"].strip())
+        for i, r in enumerate(ordered)
+    ]
+    _touch(application)
+
+
+def replace_targets(
+    application: Application, rows: Iterable[dict[str, Any]], expected_version: int
+) -> None:
+    _check_editable(application, expected_version)
+    application.impact_targets = [
+        ImpactTarget(
+            position=i, indicator=r["indicator"], baseline=r["baseline"], target=r["target"]
+        )
+        for i, r in enumerate(rows)
+    ]
+    _touch(application)
+
+
+def is_pdf(data: bytes) -> bool:
+    """A PDF by its content: the header in the first KiB and an end-of-file marker near the end."""
+    return b"%PDF-" in data[:1024] and b"%%EOF" in data[-2048:]
+
+
+def add_letter(
+    application: Application, filename: str, data: bytes, user: User, expected_version: int
+) -> SupportLetter:
+    _check_editable(application, expected_version)
+    limit = current_app.config["MAX_UPLOAD_BYTES"]
+    if not data:
+        raise UploadRejected("the file is empty")
+    if len(data) > limit:
+        raise UploadRejected(f"the file is larger than {limit // (1024 * 1024)} MB")
+    if not is_pdf(data):
+        raise UploadRejected("the file is not a PDF (its content was checked, not its name)")
+    key = storage().save(data, prefix=f"applications/{application.id}/letters", suffix=".pdf")
+    letter = SupportLetter(
+        filename=_safe_filename(filename),
+        storage_key=key,
+        size_bytes=len(data),
+        sha256=sha256(data),
+        uploaded_by_id=user.id,
+    )
+    application.letters.append(letter)
+    _touch(application)
+    return letter
+
+
+def remove_letter(application: Application, letter_id: int, expected_version: int) -> None:
+    _check_editable(application, expected_version)
+    letter = next((x for x in application.letters if x.id == letter_id), None)
+    if letter is None:
+        raise LookupError("no such letter")
+    application.letters.remove(letter)
+    _touch(application)
+    storage().delete(letter.storage_key)
+
+
+def _safe_filename(name: str) -> str:
+    base = re.sub(r"[^A-Za-z0-9._ -]", "_", (name or "letter.pdf").rsplit("/", 1)[-1]).strip()
+    return (base or "letter.pdf")[:200]
+
+
+def section_problems(application: Application) -> dict[str, list[Problem]]:
+    """Everything that stops a submission, by section, each tied to its field."""
+    rnd = application.round
+    out: dict[str, list[Problem]] = {s.key: [] for s in SECTIONS}
+
+    project = out["project"]
+    if not application.title.strip():
+        project.append(Problem("title", "Enter the project's title."))
+    if not application.summary.strip():
+        project.append(Problem("summary", "Enter a summary of the project."))
+    elif (n := word_count(application.summary)) > SUMMARY_WORD_LIMIT:
+        project.append(
+            Problem("summary", f"The summary has {n} words; the limit is {SUMMARY_WORD_LIMIT}.")
+        )
+    areas = application.priority_areas
+    if not 1 <= len(areas) <= MAX_PRIORITY_AREAS:
+        project.append(Problem("priority_areas", "Choose one to three priority areas."))
+    not_offered = [a for a in areas if a not in rnd.priority_areas]
+    if not_offered:
+        project.append(
+            Problem("priority_areas", "This round does not offer: " + ", ".join(not_offered) + ".")
+        )
+    if not application.partner_countries:
+        project.append(Problem("partner_countries", "Choose at least one partner country."))
+    if application.start_date is None:
+        project.append(Problem("start_date", "Enter the date the project starts."))
+    elif application.start_date <= rnd.local(rnd.closes_at).date():
+        project.append(Problem("start_date", "The project must start after the round closes."))
+    if application.period_months is None:
+        project.append(Problem("period_months", "Enter the period of performance in months."))
+    elif not 1 <= application.period_months <= rnd.performance_months:
+        project.append(
+            Problem(
+                "period_months",
+                f"The period must be between 1 and {rnd.performance_months} months.",
+            )
+        )
+
+    labels = {
+        "need": "the need the project addresses",
+        "approach": "the approach",
+        "alignment": "the alignment with U.S. foreign-policy objectives",
+        "sustainability": "how the work will last beyond political transitions",
+    }
+    for key, label in labels.items():
+        if not getattr(application, key).strip():
+            out["narrative"].append(Problem(key, f"Describe {label}."))
+
+    if not application.partners:
+        out["partners"].append(Problem("partners-0-name", "Add at least one partner."))
+
+    request = application.requested_amount or Decimal("0")
+    if request <= 0:
+        out["budget"].append(Problem("budget-total", "Enter the federal request in the budget."))
+    elif not rnd.min_award <= request <= rnd.max_award:
+        from app.formatting import money as fmt
+
+        out["budget"].append(
+            Problem(
+                "budget-total",
+                f"The federal request of {fmt(request)} must lie between {fmt(rnd.min_award)} "
+                f"and {fmt(rnd.max_award)}.",
+            )
+        )
+
+    if not application.milestones:
+        out["milestones"].append(Problem("milestones-0-due_on", "Add at least one milestone."))
+    if not application.impact_targets:
+        out["targets"].append(Problem("targets-0-indicator", "Add at least one impact target."))
+    if not application.letters:
+        out["letters"].append(Problem("letter", "Attach at least one letter of support (PDF)."))
+    return out
+
+
+def incomplete_sections(application: Application) -> list[str]:
+    return [SECTION_TITLES[k] for k, v in section_problems(application).items() if v]
+
+
+def assign_reference_number(application: Application, now: datetime) -> None:
+    application.submitted_at = now
+    if application.reference is None:  # returned for changes and submitted again: keep it
+        year = now.year
+        application.reference = f"L2G-{year}-{next_number(f'application-{year}'):04d}"
+
+
+def timeline(entity_type: str, entity_id: int) -> list[AuditEvent]:
+    return list(
+        db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == entity_id)
+            .order_by(AuditEvent.id)
+        )
+    )

@@ -1,0 +1,59 @@
+"""A round's review rubric: the program's default, and what makes one usable."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from app.models.round import Round, RubricCriterion
+
+DEFAULT_RUBRIC: tuple[tuple[str, str, str, str], ...] = (
+    (
+        "Significance and fit with the priority areas",
+        "Does the project address an important need of the jurisdiction and advance one or more "
+        "of the round's priority areas and U.S. foreign-policy objectives?",
+        "1.5",
+        "scored",
+    ),
+    (
+        "Approach, feasibility and measurement plan",
+        "Are the activities, milestones and impact targets realistic for the period, and will "
+        "the applicant be able to measure and report what the project achieves?",
+        "1.5",
+        "scored",
+    ),
+    (
+        "Partnerships and collective impact",
+        "Does the project bring academic, community, diaspora, philanthropic, consular or "
+        "subnational partners with clear roles, so that its results outlast political transitions?",
+        "1",
+        "scored",
+    ),
+    (
+        "Capacity and budget realism",
+        "Can the applicant manage a federal award, and is the budget reasonable, allowable and "
+        "consistent with the proposed work?",
+        "1",
+        "sufficiency",
+    ),
+)
+
+
+def add_default_rubric(rnd: Round) -> None:
+    for position, (title, guidance, weight, kind) in enumerate(DEFAULT_RUBRIC):
+        rnd.criteria.append(
+            RubricCriterion(
+                position=position, title=title, guidance=guidance, weight=Decimal(weight), kind=kind
+            )
+        )
+
+
+def rubric_problems(rnd: Round) -> list[str]:
+    problems = []
+    scored = [c for c in rnd.criteria if c.kind == "scored"]
+    if not scored:
+        problems.append("the rubric needs at least one criterion scored 1–9")
+    if any(c.weight is None or c.weight <= 0 for c in rnd.criteria):
+        problems.append("every rubric weight must be greater than zero")
+    if any(not (c.title or "").strip() for c in rnd.criteria):
+        problems.append("every rubric criterion needs a title")
+    return problems

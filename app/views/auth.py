@@ -1,0 +1,118 @@
+"""Signing in and out, registering a jurisdiction, passwords and invitations."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from app.clock import utcnow
+from app.jobs import commit
+from app.services import accounts
+from forms.auth import InvitationAcceptForm, LoginForm, PasswordChangeForm, RegistrationForm
+
+bp = Blueprint("auth", __name__)
+
+ORGANIZATION_FIELDS = (
+    "legal_name",
+    "government_type",
+    "state_code",
+    "population",
+    "street",
+    "city",
+    "zip_code",
+    "official_name",
+    "official_title",
+)
+
+
+def _safe_next(target: str | None) -> str | None:
+    # Only same-site paths: never redirect a sign-in to another host.
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return None
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> str | Response:
+    if current_user.is_authenticated:
+        return redirect(url_for("public.index"))
+    form = LoginForm()
+    refusal = None
+    if form.validate_on_submit():
+        result = accounts.authenticate(form.email.data, form.password.data, utcnow())
+        commit()  # failed attempts count even when refused
+        if result.user is not None:
+            login_user(result.user)
+            return redirect(_safe_next(request.args.get("next")) or url_for("public.index"))
+        refusal = result.message
+    return render_template(
+        "auth/login.html", form=form, refusal=refusal
+    ), 200 if not refusal else 401
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> Response:
+    logout_user()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register() -> str | Response:
+    form = RegistrationForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.register_applicant(
+                {k: getattr(form, k).data for k in ORGANIZATION_FIELDS},
+                {"email": form.email.data, "password": form.password.data, "name": form.name.data},
+            )
+        except accounts.AccountError as exc:
+            getattr(form, exc.field or "email").errors.append(str(exc))
+        else:
+            commit()
+            login_user(user)
+            flash(f"Welcome. {user.organization.legal_name} is registered.", "success")
+            return redirect(url_for("applicant.dashboard"))
+    return render_template("auth/register.html", form=form)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account() -> str | Response:
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(
+                current_user, form.current_password.data, form.new_password.data
+            )
+        except accounts.AccountError as exc:
+            getattr(form, exc.field or "new_password").errors.append(str(exc))
+        else:
+            commit()
+            flash("Your password is changed.", "success")
+            return redirect(url_for("auth.account"))
+    return render_template("auth/account.html", form=form)
+
+
+@bp.route("/invitations/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str) -> str | Response:
+    invitation = accounts.find_invitation(token, utcnow())
+    if invitation is None:
+        abort(404)
+    form = InvitationAcceptForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.accept_invitation(
+                invitation, form.name.data, form.password.data, utcnow()
+            )
+        except accounts.AccountError as exc:
+            getattr(form, exc.field or "password").errors.append(str(exc))
+        else:
+            commit()
+            logout_user()
+            login_user(user)
+            flash("Your account is ready.", "success")
+            return redirect(url_for("public.index"))
+    return render_template("auth/invitation.html", form=form, invitation=invitation)

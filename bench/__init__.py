@@ -1,0 +1,1 @@
+"""Benchmarks and visual checks; run them with ``python -m bench.<name>``."""

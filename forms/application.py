@@ -1,0 +1,204 @@
+"""The application's sections as forms. They check types and formats; the service checks
+completeness for submission, so a draft can be saved however incomplete."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from app.countries import country_choices
+from app.domain import INDICATORS, PARTNER_TYPES, PRIORITY_AREAS
+
+EXTRA_ROWS = 3  # blank rows offered under the filled ones: adding a row needs no JavaScript
+MONEY = dict(places=2, rounding=None)
+
+
+class VersionedForm(FlaskForm):
+    """Carries the version the page was rendered with, so a stale save is caught."""
+
+    version = HiddenField()
+    save = SubmitField("Save draft")
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class ProjectForm(VersionedForm):
+    title = StringField("Project title", validators=[Optional(), Length(max=200, message="Keep the title under 200 characters.")])  # fmt: skip
+    summary = TextAreaField(
+        "Summary", validators=[Optional(), Length(max=4000, message="Keep the summary under 250 words.")],
+        description="At most 250 words: what you will do, with whom, and what will change.",
+    )  # fmt: skip
+    priority_areas = MultiCheckboxField(
+        "Priority areas (one to three)", choices=list(PRIORITY_AREAS.items())
+    )
+    partner_countries = SelectMultipleField(
+        "Partner countries",
+        choices=[],
+        description="Hold Ctrl (Windows) or Command (Mac) to choose several.",
+    )
+    start_date = DateField(
+        "Start date", validators=[Optional()], description="For example: 2027-07-01"
+    )
+    period_months = IntegerField(
+        "Period of performance (months)",
+        validators=[Optional(), NumberRange(min=1, max=60, message="Enter a number of months from 1 to 60.")],
+    )  # fmt: skip
+
+    def __init__(self, *args: Any, offered_areas: list[str] | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.partner_countries.choices = country_choices()
+        if offered_areas is not None:
+            self.priority_areas.choices = [
+                (a, PRIORITY_AREAS[a]) for a in offered_areas if a in PRIORITY_AREAS
+            ]
+
+    def validate_priority_areas(self, field: MultiCheckboxField) -> None:
+        if len(field.data or []) > 3:
+            raise ValidationError("Choose at most three priority areas.")
+
+
+class NarrativeForm(VersionedForm):
+    need = TextAreaField("Need", validators=[Optional(), Length(max=20000)],
+                         description="The need in your jurisdiction this project addresses.")  # fmt: skip
+    approach = TextAreaField("Approach", validators=[Optional(), Length(max=20000)],
+                             description="What you will do, who will do it, and how you will measure it.")  # fmt: skip
+    alignment = TextAreaField("Alignment with U.S. foreign-policy objectives", validators=[Optional(), Length(max=20000)])  # fmt: skip
+    sustainability = TextAreaField(
+        "Sustainability beyond political transitions", validators=[Optional(), Length(max=20000)],
+        description="How the work and its partnerships will continue after leadership changes.",
+    )  # fmt: skip
+
+
+class PartnerRow(Form):
+    name = StringField("Partner name", validators=[Optional(), Length(max=200)])
+    kind = SelectField("Type", choices=[("", "- Select -"), *PARTNER_TYPES.items()], validators=[Optional()])  # fmt: skip
+    role = StringField("Role in the project", validators=[Optional(), Length(max=2000)])
+    remove = BooleanField("Remove this partner")
+
+    def is_blank(self) -> bool:
+        return (
+            not (self.name.data or "").strip()
+            and not self.kind.data
+            and not (self.role.data or "").strip()
+        )
+
+    def validate_name(self, field: StringField) -> None:
+        if not self.remove.data and not self.is_blank() and not (field.data or "").strip():
+            raise ValidationError("Enter the partner's name, or clear the row.")
+
+    def validate_kind(self, field: SelectField) -> None:
+        if not self.remove.data and not self.is_blank() and not field.data:
+            raise ValidationError("Choose the partner's type.")
+
+    def validate_role(self, field: StringField) -> None:
+        if not self.remove.data and not self.is_blank() and not (field.data or "").strip():
+            raise ValidationError("Describe the partner's role.")
+
+
+class PartnersForm(VersionedForm):
+    partners = FieldList(FormField(PartnerRow), min_entries=1)
+
+
+def _money_field(label: str) -> DecimalField:
+    return DecimalField(
+        label,
+        validators=[Optional(), NumberRange(min=Decimal(0), max=Decimal("100000000"), message="Enter an amount from 0 to 100,000,000.")],
+        **MONEY,
+    )  # fmt: skip
+
+
+class BudgetRow(Form):
+    category = HiddenField()
+    description = StringField("Description", validators=[Optional(), Length(max=300)])
+    federal_amount = _money_field("Federal request (USD)")
+    cost_share = _money_field("Cost share (USD)")
+
+
+class BudgetForm(VersionedForm):
+    lines = FieldList(FormField(BudgetRow))
+
+
+class MilestoneRow(Form):
+    due_on = DateField("Date", validators=[Optional()])
+    description = StringField("Milestone", validators=[Optional(), Length(max=2000)])
+    remove = BooleanField("Remove this milestone")
+
+    def validate_due_on(self, field: DateField) -> None:
+        if not self.remove.data and (self.description.data or "").strip() and not field.data:
+            raise ValidationError("Enter the milestone's date, like 2027-09-30.")
+
+    def validate_description(self, field: StringField) -> None:
+        if not self.remove.data and self.due_on.data and not (field.data or "").strip():
+            raise ValidationError("Describe the milestone, or clear its date.")
+
+
+class MilestonesForm(VersionedForm):
+    milestones = FieldList(FormField(MilestoneRow), min_entries=1)
+
+
+class TargetRow(Form):
+    indicator = SelectField("Indicator", choices=[("", "- Select -"), *INDICATORS.items()], validators=[Optional()])  # fmt: skip
+    baseline = DecimalField("Baseline", validators=[Optional(), NumberRange(min=0, message="Enter zero or more.")], places=2)  # fmt: skip
+    target = DecimalField("Target", validators=[Optional(), NumberRange(min=0, message="Enter zero or more.")], places=2)  # fmt: skip
+    remove = BooleanField("Remove this target")
+
+    def is_blank(self) -> bool:
+        return not self.indicator.data and self.baseline.data is None and self.target.data is None
+
+    def validate_indicator(self, field: SelectField) -> None:
+        if not self.remove.data and not self.is_blank() and not field.data:
+            raise ValidationError("Choose an indicator.")
+
+    def validate_baseline(self, field: DecimalField) -> None:
+        if not self.remove.data and not self.is_blank() and field.data is None and not field.errors:
+            raise ValidationError("Enter the baseline (0 if none).")
+
+    def validate_target(self, field: DecimalField) -> None:
+        if not self.remove.data and not self.is_blank() and field.data is None and not field.errors:
+            raise ValidationError("Enter the target.")
+
+
+class TargetsForm(VersionedForm):
+    targets = FieldList(FormField(TargetRow), min_entries=1)
+
+    def validate_targets(self, field: FieldList) -> None:
+        chosen = [row.indicator.data for row in field if row.indicator.data and not row.remove.data]
+        if len(chosen) != len(set(chosen)):
+            raise ValidationError("Each indicator can have one target only.")
+
+
+class LetterUploadForm(FlaskForm):
+    version = HiddenField()
+    letter = FileField("Letter of support (PDF, at most 10 MB)", validators=[FileRequired("Choose a PDF file to upload.")])  # fmt: skip
+    upload = SubmitField("Upload letter")
+
+
+class ActionForm(FlaskForm):
+    """A transition button: its trigger, the version seen, and an optional comment."""
+
+    trigger = HiddenField(validators=[InputRequired()])
+    version = HiddenField()
+    comment = TextAreaField("Comment", validators=[Optional(), Length(max=5000)])

@@ -1,0 +1,1 @@
+"""Documents rendered by L2G: award letters and the packages built from them."""

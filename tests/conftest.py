@@ -1,0 +1,193 @@
+"""Fixtures: an app on a real database, a client, factories, a query counter, a clock.
+
+SQLite by default. With DATABASE_URL (PostgreSQL) and REDIS_URL set, as .ci/run does, the same
+tests run against those services, and a real `rq worker` process runs every job; with
+L2G_REQUIRE_SERVICES=1 a missing service fails the run instead of quietly using SQLite.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import event, select, text
+
+from app import clock, create_app
+from app.extensions import db
+from app.models.outbox import OutboxJob
+from tests.factories import Factory
+
+ROOT = Path(__file__).resolve().parent.parent
+DATABASE_URL = os.environ.get("DATABASE_URL")
+REDIS_URL = os.environ.get("REDIS_URL")
+QUEUE = f"l2g-test-{uuid.uuid4().hex[:8]}"
+
+
+def _check_services() -> None:
+    if os.environ.get("L2G_REQUIRE_SERVICES") != "1":
+        return
+    if not DATABASE_URL or not DATABASE_URL.startswith(("postgresql", "postgres")):
+        pytest.exit("L2G_REQUIRE_SERVICES=1 needs DATABASE_URL pointing at PostgreSQL", 3)
+    if not REDIS_URL:
+        pytest.exit("L2G_REQUIRE_SERVICES=1 needs REDIS_URL", 3)
+    from redis import Redis
+
+    Redis.from_url(REDIS_URL).ping()  # raises: a run that needs Redis fails without it
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    _check_services()
+    instance = tmp_path_factory.mktemp("instance")
+    overrides: dict[str, Any] = {
+        "SECRET_KEY": "test-secret",
+        "WTF_CSRF_ENABLED": False,
+        "STORAGE_DIR": str(instance / "files"),
+        "RQ_QUEUE": QUEUE,
+        "SQLALCHEMY_DATABASE_URI": DATABASE_URL
+        and DATABASE_URL.replace("postgresql://", "postgresql+psycopg://", 1)
+        or f"sqlite:///{instance / 'test.sqlite'}",
+        "REDIS_URL": REDIS_URL,
+        "LOGIN_LOCK_MINUTES": 15,
+    }
+    application = create_app(overrides)
+    with application.app_context():
+        db.drop_all()
+        db.create_all()
+    worker = _start_worker(application, instance) if REDIS_URL else None
+    yield application
+    if worker is not None:
+        worker.terminate()
+        worker.wait(timeout=20)
+
+
+def _start_worker(application: Flask, instance: Path) -> subprocess.Popen[bytes]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=application.config["SQLALCHEMY_DATABASE_URI"],
+        REDIS_URL=application.config["REDIS_URL"],
+        RQ_QUEUE=QUEUE,
+        STORAGE_DIR=application.config["STORAGE_DIR"],
+        SECRET_KEY="test-secret",
+    )
+    log = open(instance / "worker.log", "wb")  # noqa: SIM115  (kept open for the worker's life)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "rq.cli", "worker", "--with-scheduler", "--url",
+         application.config["REDIS_URL"], QUEUE],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    time.sleep(1.0)
+    if worker.poll() is not None:
+        raise RuntimeError("the rq worker did not start: " + (instance / "worker.log").read_text())
+    return worker
+
+
+@pytest.fixture(autouse=True)
+def _database(app: Flask) -> Iterator[None]:
+    ctx = app.app_context()
+    ctx.push()
+    clock.freeze(None)
+    yield
+    clock.freeze(None)
+    db.session.rollback()
+    if REDIS_URL:
+        _wait_for_jobs(timeout=30, raise_on_timeout=False)
+    db.session.remove()
+    _empty_tables()
+    ctx.pop()
+
+
+def _empty_tables() -> None:
+    tables = list(reversed(db.metadata.sorted_tables))
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(t.name for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(table.delete())
+
+
+def _wait_for_jobs(timeout: float = 60, raise_on_timeout: bool = True) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        db.session.rollback()
+        busy = db.session.scalar(
+            select(OutboxJob.id).where(OutboxJob.status.in_(("pending", "queued", "running")))
+        )
+        if busy is None:
+            return
+        time.sleep(0.05)
+    if raise_on_timeout:
+        raise AssertionError("background jobs did not finish in time")
+
+
+@pytest.fixture
+def wait_for_jobs() -> Callable[[], None]:
+    """Block until every job is done: immediate inline, polled under a real rq worker."""
+    return _wait_for_jobs
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def make() -> Factory:
+    return Factory()
+
+
+@pytest.fixture
+def login(client: FlaskClient) -> Callable[[Any], FlaskClient]:
+    def sign_in(user: Any) -> FlaskClient:
+        response = client.post("/login", data={"email": user.email, "password": Factory().password})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
+def freeze() -> Callable[[datetime], None]:
+    return clock.freeze
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(app: Flask) -> Callable[[], Any]:
+    """`with count_queries() as q: ...` then `q.count` is the number of SQL statements run."""
+
+    @contextmanager
+    def counting() -> Iterator[QueryCounter]:
+        counter = QueryCounter()
+
+        def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            counter.statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            yield counter
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+
+    return counting

@@ -1,0 +1,235 @@
+"""The application lifecycle, from a draft to a decision."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workflows.common import comment_given, relation_to_organization
+from workflows.engine import FireContext, Lifecycle, State, Transition
+
+STATES = (
+    State("draft", "Draft"),
+    State("submitted", "Submitted"),
+    State("eligible", "Eligible"),
+    State("ineligible", "Ineligible", final=True),
+    State("in_review", "In review"),
+    State("scored", "Scored"),
+    State("awarded", "Awarded", final=True),
+    State("waitlisted", "Waitlisted"),
+    State("declined", "Declined", final=True),
+    State("withdrawn", "Withdrawn", final=True),
+)
+STATE_NAMES = tuple(s.name for s in STATES)
+DECIDED_STATES = ("awarded", "waitlisted", "declined")
+
+
+def round_accepting(app: Any, ctx: FireContext) -> str | None:
+    if app.round.state != "open":
+        return f"the round is {app.round.state_title.lower()}, not open for applications"
+    return None
+
+
+def before_deadline(app: Any, ctx: FireContext) -> str | None:
+    # To the second: at 17:00:00 a 17:00:00 deadline still admits; at 17:00:01 it does not.
+    if ctx.now.replace(microsecond=0) > app.round.closes_at:
+        return f"the deadline ({app.round.format_moment(app.round.closes_at)}) has passed"
+    if ctx.now < app.round.opens_at:
+        return f"the round opens {app.round.format_moment(app.round.opens_at)}"
+    return None
+
+
+def government_type_admitted(app: Any, ctx: FireContext) -> str | None:
+    gov_type = app.organization.government_type
+    if gov_type not in app.round.eligible_government_types:
+        return f"this round does not admit {app.organization.government_type_title.lower()}s"
+    return None
+
+
+def sections_complete(app: Any, ctx: FireContext) -> str | None:
+    from app.services.applications import incomplete_sections
+
+    missing = incomplete_sections(app)
+    return ("incomplete: " + ", ".join(missing)) if missing else None
+
+
+def round_not_closed(app: Any, ctx: FireContext) -> str | None:
+    if app.round.state != "open" or ctx.now > app.round.closes_at:
+        return "the round has closed, so the application can no longer be changed"
+    return None
+
+
+def reviewer_assigned(app: Any, ctx: FireContext) -> str | None:
+    from app.services.reviews import active_review_count
+
+    return None if active_review_count(app) else "no reviewer is assigned"
+
+
+def review_submitted(app: Any, ctx: FireContext) -> str | None:
+    from app.services.reviews import review_counts
+
+    counts = review_counts(app)
+    if counts.submitted == 0:
+        return "no review has been submitted"
+    if counts.submitted < counts.active and ctx.actor.role != "system" and not ctx.comment:
+        return "closing review early needs a reason"
+    return None
+
+
+def decision_allowed(app: Any, ctx: FireContext) -> str | None:
+    from app.services.decisions import decision_problems
+
+    return "; ".join(decision_problems(app, ctx)) or None
+
+
+def assign_reference(app: Any, ctx: FireContext) -> None:
+    from app.services.applications import assign_reference_number
+
+    assign_reference_number(app, ctx.now)
+
+
+def create_award(app: Any, ctx: FireContext) -> None:
+    from app.services.decisions import create_award_for
+
+    create_award_for(app, ctx)
+
+
+def record_decision(app: Any, ctx: FireContext) -> None:
+    app.decided_at = ctx.now
+
+
+OFFICER = frozenset({"officer"})
+APPLICANT = frozenset({"applicant"})
+
+LIFECYCLE = Lifecycle(
+    name="application",
+    model=lambda: __import__("app.models.application", fromlist=["Application"]).Application,
+    states=STATES,
+    initial="draft",
+    relation=relation_to_organization,
+    guards={
+        "round_accepting": round_accepting,
+        "before_deadline": before_deadline,
+        "government_type_admitted": government_type_admitted,
+        "sections_complete": sections_complete,
+        "comment_given": comment_given,
+        "round_not_closed": round_not_closed,
+        "reviewer_assigned": reviewer_assigned,
+        "review_submitted": review_submitted,
+        "decision_allowed": decision_allowed,
+    },
+    actions={
+        "assign_reference": assign_reference,
+        "create_award": create_award,
+        "record_decision": record_decision,
+    },
+    transitions=(
+        Transition(
+            "submit",
+            "Submit application",
+            ("draft",),
+            "submitted",
+            APPLICANT,
+            guards=(
+                "round_accepting",
+                "before_deadline",
+                "government_type_admitted",
+                "sections_complete",
+            ),
+            actions=("assign_reference",),
+            effects=("send_submission_receipt",),
+        ),  # fmt: skip
+        Transition(
+            "withdraw",
+            "Withdraw application",
+            ("draft", "submitted", "eligible", "in_review"),
+            "withdrawn",
+            APPLICANT,
+            effects=("send_status_email",),
+            style="danger",
+            asks_comment=True,
+        ),
+        Transition(
+            "return_to_draft",
+            "Return to applicant for changes",
+            ("submitted",),
+            "draft",
+            OFFICER,
+            guards=("round_not_closed", "comment_given"),
+            effects=("send_status_email",),
+            style="secondary",
+            asks_comment=True,
+        ),
+        Transition(
+            "mark_eligible",
+            "Mark eligible",
+            ("submitted",),
+            "eligible",
+            OFFICER,
+            effects=("send_status_email",),
+            asks_comment=True,
+        ),
+        Transition(
+            "mark_ineligible",
+            "Mark ineligible",
+            ("submitted",),
+            "ineligible",
+            OFFICER,
+            guards=("comment_given",),
+            effects=("send_status_email",),
+            style="danger",
+            asks_comment=True,
+        ),
+        Transition(
+            "start_review",
+            "Start review",
+            ("eligible",),
+            "in_review",
+            frozenset({"officer", "system"}),
+            guards=("reviewer_assigned",),
+        ),
+        Transition(
+            "complete_review",
+            "Close review",
+            ("in_review",),
+            "scored",
+            frozenset({"officer", "system"}),
+            guards=("review_submitted",),
+            asks_comment=True,
+        ),
+        Transition(
+            "award",
+            "Award",
+            ("scored", "waitlisted"),
+            "awarded",
+            OFFICER,
+            guards=("decision_allowed",),
+            actions=("record_decision", "create_award"),
+            effects=("send_decision_email",),
+            asks_comment=True,
+        ),
+        Transition(
+            "waitlist",
+            "Waitlist",
+            ("scored",),
+            "waitlisted",
+            OFFICER,
+            guards=("decision_allowed",),
+            actions=("record_decision",),
+            effects=("send_decision_email",),
+            style="secondary",
+            asks_comment=True,
+        ),
+        Transition(
+            "decline",
+            "Decline",
+            ("scored", "waitlisted"),
+            "declined",
+            OFFICER,
+            guards=("decision_allowed",),
+            actions=("record_decision",),
+            effects=("send_decision_email",),
+            style="danger",
+            asks_comment=True,
+        ),
+    ),
+)

@@ -1,0 +1,19 @@
+"""Guards shared by several lifecycles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workflows.engine import FireContext
+
+
+def comment_given(entity: Any, ctx: FireContext) -> str | None:
+    return None if ctx.comment else "a comment giving the reason is required"
+
+
+def relation_to_organization(entity: Any, actor: Any) -> set[str]:
+    """Officers and admins act on everything; applicants only on their own organization's rows."""
+    if actor.role == "applicant":
+        org_id = entity.organization_id
+        return {"applicant"} if org_id is not None and org_id == actor.organization_id else set()
+    return {actor.role}

@@ -1,0 +1,293 @@
+"""The one engine that moves every lifecycle.
+
+A lifecycle is declared as data (states, transitions, roles, guard and effect names); the engine
+binds it to its model through the `transitions` library, checks role and guards, writes the audit
+event and the outbox rows for the effects, all inside the caller's database transaction. Nothing
+else in the code assigns a state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from transitions import EventData, Machine
+from transitions import State as MachineState
+from transitions.extensions import GraphMachine
+
+from app.clock import utcnow
+from app.domain import ROLES, SYSTEM_ROLE
+
+
+class Actor(Protocol):
+    id: int
+    role: str
+    email: str
+
+
+class SystemActor:
+    """A job or a clock. It skips the role check, never the guards."""
+
+    id = None
+    role = SYSTEM_ROLE
+    email = "system"
+    organization_id = None
+    is_authenticated = False
+
+    def __repr__(self) -> str:
+        return "<system>"
+
+
+SYSTEM = SystemActor()
+
+
+@dataclass(frozen=True)
+class State:
+    name: str
+    title: str
+    final: bool = False
+
+
+@dataclass(frozen=True)
+class Transition:
+    trigger: str
+    title: str
+    sources: tuple[str, ...]
+    dest: str
+    roles: frozenset[str]
+    guards: tuple[str, ...] = ()
+    actions: tuple[str, ...] = ()  # in-transaction changes made after the state moves
+    effects: tuple[str, ...] = ()  # jobs run after the commit
+    style: str = "primary"  # how the UI draws its button: primary, secondary, danger
+    asks_comment: bool = False  # the UI shows a comment box with the button
+
+
+@dataclass
+class FireContext:
+    """What a guard or action may look at: who fires, why, with what data, and when."""
+
+    actor: Any
+    comment: str | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+    now: datetime = field(default_factory=utcnow)
+
+
+Guard = Callable[[Any, FireContext], str | None]
+Action = Callable[[Any, FireContext], None]
+RelationFn = Callable[[Any, Any], set[str]]
+
+
+class _TitledState(MachineState):
+    def __init__(self, name: str, label: str | None = None, **kwargs: Any):
+        super().__init__(name, **kwargs)
+        self.label = label or name
+
+
+class _TitledGraphMachine(GraphMachine):
+    """Draws each state with its human title."""
+
+    state_cls = _TitledState
+
+
+class TransitionRefused(Exception):
+    """A transition cannot fire; `reasons` say why, in words for the person who asked."""
+
+    def __init__(self, trigger: str, reasons: list[str]):
+        self.trigger = trigger
+        self.reasons = reasons
+        super().__init__(f"{trigger} refused: " + "; ".join(reasons))
+
+
+@dataclass(frozen=True)
+class Option:
+    transition: Transition
+    allowed: bool
+    reasons: tuple[str, ...]
+    role_refused: bool
+
+
+@dataclass
+class Lifecycle:
+    name: str
+    model: Callable[[], type]  # lazy: models import the declarations for their CHECKs
+    states: tuple[State, ...]
+    initial: str
+    transitions: tuple[Transition, ...]
+    guards: Mapping[str, Guard]
+    actions: Mapping[str, Action] = field(default_factory=dict)
+    # The roles an actor holds on one entity: "applicant" only for its own organization's rows.
+    relation: RelationFn = lambda entity, actor: {actor.role}
+    state_attribute: str = "state"
+
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.states)
+
+    def state(self, name: str) -> State:
+        for s in self.states:
+            if s.name == name:
+                return s
+        raise KeyError(f"{self.name} has no state {name!r}")
+
+    def title_of(self, name: str) -> str:
+        return self.state(name).title
+
+    def transition(self, trigger: str) -> Transition:
+        for t in self.transitions:
+            if t.trigger == trigger:
+                return t
+        raise KeyError(f"{self.name} has no transition {trigger!r}")
+
+    def _machine_kwargs(self) -> dict[str, Any]:
+        return dict(
+            model=None,
+            states=list(self.state_names),
+            initial=self.initial,
+            auto_transitions=False,
+            model_attribute=self.state_attribute,
+            send_event=True,
+        )
+
+    @cached_property
+    def machine(self) -> Machine:
+        machine = Machine(**self._machine_kwargs())
+        for t in self.transitions:
+            machine.add_transition(
+                t.trigger,
+                list(t.sources),
+                t.dest,
+                conditions=[self._condition(name) for name in t.guards],
+                after=[self._action(name) for name in t.actions],
+            )
+        return machine
+
+    def _condition(self, name: str) -> Callable[[EventData], bool]:
+        guard = self.guards[name]
+        return lambda event: guard(event.model, event.kwargs["ctx"]) is None
+
+    def _action(self, name: str) -> Callable[[EventData], None]:
+        action = self.actions[name]
+        return lambda event: action(event.model, event.kwargs["ctx"])
+
+    def mermaid(self) -> str:
+        """The lifecycle as a Mermaid state diagram, drawn by `transitions` from the declaration."""
+
+        class Drawing:
+            pass
+
+        kwargs = self._machine_kwargs()
+        kwargs["states"] = [{"name": s.name, "label": s.title} for s in self.states]
+        graph = _TitledGraphMachine(
+            **{**kwargs, "model": Drawing()},
+            transitions=[
+                {"trigger": t.trigger, "source": list(t.sources), "dest": t.dest}
+                for t in self.transitions
+            ],
+            graph_engine="mermaid",
+            title=f"{self.name} lifecycle",
+        )
+        return graph.get_graph().draw(None)
+
+
+def roles_refusal(lifecycle: Lifecycle, t: Transition, entity: Any, actor: Any) -> str | None:
+    if actor.role == SYSTEM_ROLE:
+        return None
+    held = lifecycle.relation(entity, actor)
+    if held & t.roles:
+        return None
+    allowed = [ROLES.get(r, r).lower() for r in sorted(t.roles) if r != SYSTEM_ROLE]
+    if actor.role in t.roles:
+        return f"only the {' or '.join(allowed)} responsible for this record may do this"
+    return f"only a {' or '.join(allowed)} may do this" if allowed else "only the system does this"
+
+
+def available(
+    lifecycle: Lifecycle, entity: Any, actor: Any, ctx: FireContext | None = None
+) -> list[Option]:
+    """Every transition out of the entity's state: allowed or not, and every reason why not."""
+    ctx = ctx or FireContext(actor=actor)
+    current = getattr(entity, lifecycle.state_attribute)
+    options = []
+    for t in lifecycle.transitions:
+        if current not in t.sources:
+            continue
+        reasons: list[str] = []
+        role_reason = roles_refusal(lifecycle, t, entity, actor)
+        if role_reason:
+            reasons.append(role_reason)
+        for name in t.guards:
+            reason = lifecycle.guards[name](entity, ctx)
+            if reason:
+                reasons.append(reason)
+        options.append(Option(t, not reasons, tuple(reasons), role_reason is not None))
+    return options
+
+
+def fire(
+    lifecycle: Lifecycle,
+    entity: Any,
+    trigger: str,
+    actor: Any,
+    comment: str | None = None,
+    data: Mapping[str, Any] | None = None,
+    now: datetime | None = None,
+) -> Any:
+    """Fire `trigger` on `entity` as `actor` in the current transaction; returns the audit event.
+
+    Locks the row (FOR UPDATE where the database has it), re-checks the role and every guard,
+    moves the state through `transitions`, runs the in-transaction actions, writes the audit event
+    and one outbox row per effect, and flushes. The caller commits.
+    """
+    from app.extensions import db
+    from app.jobs import enqueue_effect
+    from app.models.audit import AuditEvent
+
+    model = lifecycle.model()
+    if db.session.get_bind().dialect.name == "postgresql" and entity.id is not None:
+        db.session.execute(
+            select(model)
+            .where(model.id == entity.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    comment = (comment or "").strip() or None
+    ctx = FireContext(actor=actor, comment=comment, data=data or {}, now=now or utcnow())
+    try:
+        t = lifecycle.transition(trigger)
+    except KeyError:
+        raise TransitionRefused(trigger, [f"{lifecycle.name} has no action “{trigger}”"]) from None
+    source = getattr(entity, lifecycle.state_attribute)
+    if source not in t.sources:
+        raise TransitionRefused(
+            trigger,
+            [f"not possible while the {lifecycle.name} is {lifecycle.title_of(source).lower()}"],
+        )
+    refused = [o for o in available(lifecycle, entity, actor, ctx) if o.transition is t]
+    if refused and not refused[0].allowed:
+        raise TransitionRefused(trigger, list(refused[0].reasons))
+    # The new state and the actions' changes reach the database together, in one flush.
+    with db.session.no_autoflush:
+        moved = lifecycle.machine.events[trigger].trigger(entity, ctx=ctx)
+    if not moved:
+        raise TransitionRefused(trigger, ["a condition changed while this was being done"])
+    event = AuditEvent(
+        entity_type=lifecycle.name,
+        entity_id=entity.id,
+        trigger=trigger,
+        from_state=source,
+        to_state=getattr(entity, lifecycle.state_attribute),
+        actor_id=actor.id,
+        actor_label=actor.email,
+        actor_role=actor.role,
+        comment=comment,
+        created_at=ctx.now,
+    )
+    db.session.add(event)
+    db.session.flush()
+    for effect in t.effects:
+        enqueue_effect(effect, lifecycle.name, entity.id, audit_event_id=event.id)
+    return event
