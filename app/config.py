@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-DEV_SECRET_KEY = "l2g-development-key-not-for-production"  # noqa: S105
+DEV_SECRET_KEY = "l2g-development-key-not-for-production"
 
 
 class ConfigError(RuntimeError):

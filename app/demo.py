@@ -18,7 +18,7 @@ from app.services import applications as svc
 from app.services.accounts import create_user
 from app.services.rounds import create_round
 
-DEMO_PASSWORD = "l2g-demo-password"  # noqa: S105  (printed for the demo; never used in production)
+DEMO_PASSWORD = "l2g-demo-password"
 OFFICER_EMAIL = "officer@l2g.example.gov"
 
 JURISDICTIONS = [
@@ -169,7 +169,7 @@ def seed(now: datetime) -> DemoSummary:
 
 def _fill(
     application, rnd: Round, user: User, rng: random.Random, complete: bool, index: int
-) -> None:  # noqa: ANN001
+) -> None:
     title, areas, countries = PROJECTS[index % len(PROJECTS)]
     organization = user.organization
     assert organization is not None
@@ -195,7 +195,7 @@ def _fill(
             "need": "Our region's firms and institutions lack international connections.",
             "approach": "A dedicated international affairs lead, two delegations and a forum.",
             "alignment": "Advances U.S. economic and climate diplomacy with allied partners.",
-            "sustainability": "A standing partnership board and a budget line adopted by ordinance.",
+            "sustainability": "A standing partnership board and a budget line set by ordinance.",
         },
         application.version,
     )
@@ -209,9 +209,21 @@ def _fill(
     )
     request = Decimal(rng.randrange(60_000, 480_000, 5_000))
     lines = {c: {"federal_amount": 0, "cost_share": 0} for c in BUDGET_CATEGORIES}
-    lines["personnel"] = {"description": "International affairs lead", "federal_amount": request * Decimal("0.6"), "cost_share": Decimal("20000")}  # fmt: skip
-    lines["travel"] = {"description": "Two delegations", "federal_amount": request * Decimal("0.3"), "cost_share": Decimal("5000")}  # fmt: skip
-    lines["other"] = {"description": "Forum venue", "federal_amount": request * Decimal("0.1"), "cost_share": 0}  # fmt: skip
+    lines["personnel"] = {
+        "description": "International affairs lead",
+        "federal_amount": request * Decimal("0.6"),
+        "cost_share": Decimal("20000"),
+    }
+    lines["travel"] = {
+        "description": "Two delegations",
+        "federal_amount": request * Decimal("0.3"),
+        "cost_share": Decimal("5000"),
+    }
+    lines["other"] = {
+        "description": "Forum venue",
+        "federal_amount": request * Decimal("0.1"),
+        "cost_share": 0,
+    }
     svc.save_budget(application, lines, application.version)
     start = rnd.closes_at.date() + timedelta(days=60)
     svc.replace_milestones(
@@ -226,11 +238,19 @@ def _fill(
     svc.replace_targets(
         application,
         [
-            {"indicator": indicators[1], "baseline": Decimal("0"), "target": Decimal(rng.randint(10, 200))},
-            {"indicator": indicators[2], "baseline": Decimal("1"), "target": Decimal(rng.randint(3, 12))},
+            {
+                "indicator": indicators[1],
+                "baseline": Decimal("0"),
+                "target": Decimal(rng.randint(10, 200)),
+            },
+            {
+                "indicator": indicators[2],
+                "baseline": Decimal("1"),
+                "target": Decimal(rng.randint(3, 12)),
+            },
         ],
         application.version,
-    )  # fmt: skip
+    )
     svc.add_letter(
         application, "support-letter.pdf", sample_letter_pdf(), user, application.version
     )

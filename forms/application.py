@@ -46,11 +46,15 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class ProjectForm(VersionedForm):
-    title = StringField("Project title", validators=[Optional(), Length(max=200, message="Keep the title under 200 characters.")])  # fmt: skip
+    title = StringField(
+        "Project title",
+        validators=[Optional(), Length(max=200, message="Keep the title under 200 characters.")],
+    )
     summary = TextAreaField(
-        "Summary", validators=[Optional(), Length(max=4000, message="Keep the summary under 250 words.")],
+        "Summary",
+        validators=[Optional(), Length(max=4000, message="Keep the summary under 250 words.")],
         description="At most 250 words: what you will do, with whom, and what will change.",
-    )  # fmt: skip
+    )
     priority_areas = MultiCheckboxField(
         "Priority areas (one to three)", choices=list(PRIORITY_AREAS.items())
     )
@@ -64,8 +68,11 @@ class ProjectForm(VersionedForm):
     )
     period_months = IntegerField(
         "Period of performance (months)",
-        validators=[Optional(), NumberRange(min=1, max=60, message="Enter a number of months from 1 to 60.")],
-    )  # fmt: skip
+        validators=[
+            Optional(),
+            NumberRange(min=1, max=60, message="Enter a number of months from 1 to 60."),
+        ],
+    )
 
     def __init__(self, *args: Any, offered_areas: list[str] | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -81,20 +88,31 @@ class ProjectForm(VersionedForm):
 
 
 class NarrativeForm(VersionedForm):
-    need = TextAreaField("Need", validators=[Optional(), Length(max=20000)],
-                         description="The need in your jurisdiction this project addresses.")  # fmt: skip
-    approach = TextAreaField("Approach", validators=[Optional(), Length(max=20000)],
-                             description="What you will do, who will do it, and how you will measure it.")  # fmt: skip
-    alignment = TextAreaField("Alignment with U.S. foreign-policy objectives", validators=[Optional(), Length(max=20000)])  # fmt: skip
+    need = TextAreaField(
+        "Need",
+        validators=[Optional(), Length(max=20000)],
+        description="The need in your jurisdiction this project addresses.",
+    )
+    approach = TextAreaField(
+        "Approach",
+        validators=[Optional(), Length(max=20000)],
+        description="What you will do, who will do it, and how you will measure it.",
+    )
+    alignment = TextAreaField(
+        "Alignment with U.S. foreign-policy objectives", validators=[Optional(), Length(max=20000)]
+    )
     sustainability = TextAreaField(
-        "Sustainability beyond political transitions", validators=[Optional(), Length(max=20000)],
+        "Sustainability beyond political transitions",
+        validators=[Optional(), Length(max=20000)],
         description="How the work and its partnerships will continue after leadership changes.",
-    )  # fmt: skip
+    )
 
 
 class PartnerRow(Form):
     name = StringField("Partner name", validators=[Optional(), Length(max=200)])
-    kind = SelectField("Type", choices=[("", "- Select -"), *PARTNER_TYPES.items()], validators=[Optional()])  # fmt: skip
+    kind = SelectField(
+        "Type", choices=[("", "- Select -"), *PARTNER_TYPES.items()], validators=[Optional()]
+    )
     role = StringField("Role in the project", validators=[Optional(), Length(max=2000)])
     remove = BooleanField("Remove this partner")
 
@@ -125,9 +143,16 @@ class PartnersForm(VersionedForm):
 def _money_field(label: str) -> DecimalField:
     return DecimalField(
         label,
-        validators=[Optional(), NumberRange(min=Decimal(0), max=Decimal("100000000"), message="Enter an amount from 0 to 100,000,000.")],
+        validators=[
+            Optional(),
+            NumberRange(
+                min=Decimal(0),
+                max=Decimal("100000000"),
+                message="Enter an amount from 0 to 100,000,000.",
+            ),
+        ],
         **MONEY,
-    )  # fmt: skip
+    )
 
 
 class BudgetRow(Form):
@@ -160,9 +185,19 @@ class MilestonesForm(VersionedForm):
 
 
 class TargetRow(Form):
-    indicator = SelectField("Indicator", choices=[("", "- Select -"), *INDICATORS.items()], validators=[Optional()])  # fmt: skip
-    baseline = DecimalField("Baseline", validators=[Optional(), NumberRange(min=0, message="Enter zero or more.")], places=2)  # fmt: skip
-    target = DecimalField("Target", validators=[Optional(), NumberRange(min=0, message="Enter zero or more.")], places=2)  # fmt: skip
+    indicator = SelectField(
+        "Indicator", choices=[("", "- Select -"), *INDICATORS.items()], validators=[Optional()]
+    )
+    baseline = DecimalField(
+        "Baseline",
+        validators=[Optional(), NumberRange(min=0, message="Enter zero or more.")],
+        places=2,
+    )
+    target = DecimalField(
+        "Target",
+        validators=[Optional(), NumberRange(min=0, message="Enter zero or more.")],
+        places=2,
+    )
     remove = BooleanField("Remove this target")
 
     def is_blank(self) -> bool:
@@ -192,7 +227,10 @@ class TargetsForm(VersionedForm):
 
 class LetterUploadForm(FlaskForm):
     version = HiddenField()
-    letter = FileField("Letter of support (PDF, at most 10 MB)", validators=[FileRequired("Choose a PDF file to upload.")])  # fmt: skip
+    letter = FileField(
+        "Letter of support (PDF, at most 10 MB)",
+        validators=[FileRequired("Choose a PDF file to upload.")],
+    )
     upload = SubmitField("Upload letter")
 
 

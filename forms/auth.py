@@ -43,29 +43,43 @@ class OrganizationForm(FlaskForm):
     )
     state_code = SelectField(
         "State or territory",
-        choices=[("", "- Select -")] + [(k, f"{v} ({k})") for k, v in sorted(US_STATES.items(), key=lambda kv: kv[1])],
+        choices=[("", "- Select -")]
+        + [(k, f"{v} ({k})") for k, v in sorted(US_STATES.items(), key=lambda kv: kv[1])],
         validators=[InputRequired("Choose the state or territory.")],
-    )  # fmt: skip
+    )
     population = IntegerField(
         "Population",
         validators=[
             InputRequired("Enter the population as a whole number."),
-            NumberRange(min=1, max=400_000_000, message="Enter a population between 1 and 400,000,000."),
+            NumberRange(
+                min=1, max=400_000_000, message="Enter a population between 1 and 400,000,000."
+            ),
         ],
-    )  # fmt: skip
-    street = StringField("Street address", validators=[InputRequired("Enter the street address."), Length(max=200)])  # fmt: skip
-    city = StringField("City or town", validators=[InputRequired("Enter the city or town."), Length(max=100)])  # fmt: skip
+    )
+    street = StringField(
+        "Street address", validators=[InputRequired("Enter the street address."), Length(max=200)]
+    )
+    city = StringField(
+        "City or town", validators=[InputRequired("Enter the city or town."), Length(max=100)]
+    )
     zip_code = StringField(
         "ZIP code",
-        validators=[InputRequired("Enter the ZIP code."), Regexp(r"^\d{5}(-\d{4})?$", message="Enter a ZIP code like 12345 or 12345-6789.")],
-    )  # fmt: skip
+        validators=[
+            InputRequired("Enter the ZIP code."),
+            Regexp(r"^\d{5}(-\d{4})?$", message="Enter a ZIP code like 12345 or 12345-6789."),
+        ],
+    )
     official_name = StringField(
         "Authorized official's full name",
-        validators=[InputRequired("Enter the name of the official who can sign for the government."), Length(max=200)],
-    )  # fmt: skip
+        validators=[
+            InputRequired("Enter the name of the official who can sign for the government."),
+            Length(max=200),
+        ],
+    )
     official_title = StringField(
-        "Authorized official's title", validators=[InputRequired("Enter the official's title."), Length(max=200)]
-    )  # fmt: skip
+        "Authorized official's title",
+        validators=[InputRequired("Enter the official's title."), Length(max=200)],
+    )
 
     def validate_government_type(self, field: SelectField) -> None:
         from wtforms.validators import ValidationError
@@ -81,23 +95,34 @@ class RegistrationForm(OrganizationForm):
     )
     email = EmailField(
         "Email",
-        validators=[InputRequired("Enter your work email."), Email("Enter an email address like name@city.gov.")],
-    )  # fmt: skip
+        validators=[
+            InputRequired("Enter your work email."),
+            Email("Enter an email address like name@city.gov."),
+        ],
+    )
     password = _password_field("Password")
     confirm = PasswordField(
         "Repeat the password",
-        validators=[InputRequired("Repeat the password."), EqualTo("password", "The passwords do not match.")],
-    )  # fmt: skip
+        validators=[
+            InputRequired("Repeat the password."),
+            EqualTo("password", "The passwords do not match."),
+        ],
+    )
     submit = SubmitField("Register")
 
 
 class PasswordChangeForm(FlaskForm):
-    current_password = PasswordField("Current password", validators=[InputRequired("Enter your current password.")])  # fmt: skip
+    current_password = PasswordField(
+        "Current password", validators=[InputRequired("Enter your current password.")]
+    )
     new_password = _password_field("New password")
     confirm = PasswordField(
         "Repeat the new password",
-        validators=[InputRequired("Repeat the new password."), EqualTo("new_password", "The passwords do not match.")],
-    )  # fmt: skip
+        validators=[
+            InputRequired("Repeat the new password."),
+            EqualTo("new_password", "The passwords do not match."),
+        ],
+    )
     submit = SubmitField("Change password")
 
 
@@ -108,16 +133,22 @@ class InvitationAcceptForm(FlaskForm):
     password = _password_field("Password")
     confirm = PasswordField(
         "Repeat the password",
-        validators=[InputRequired("Repeat the password."), EqualTo("password", "The passwords do not match.")],
-    )  # fmt: skip
+        validators=[
+            InputRequired("Repeat the password."),
+            EqualTo("password", "The passwords do not match."),
+        ],
+    )
     submit = SubmitField("Create my account")
 
 
 class InviteForm(FlaskForm):
     email = EmailField(
         "Email of the person to invite",
-        validators=[InputRequired("Enter an email."), Email("Enter an email address like name@agency.gov.")],
-    )  # fmt: skip
+        validators=[
+            InputRequired("Enter an email."),
+            Email("Enter an email address like name@agency.gov."),
+        ],
+    )
     role = SelectField("Role", choices=[(k, v) for k, v in ROLES.items() if k != "applicant"])
     submit = SubmitField("Send invitation")
 
@@ -125,8 +156,11 @@ class InviteForm(FlaskForm):
 class ColleagueInviteForm(FlaskForm):
     email = EmailField(
         "Email of your colleague",
-        validators=[InputRequired("Enter an email."), Email("Enter an email address like name@city.gov.")],
-    )  # fmt: skip
+        validators=[
+            InputRequired("Enter an email."),
+            Email("Enter an email address like name@city.gov."),
+        ],
+    )
     submit = SubmitField("Send invitation")
 
 

@@ -24,10 +24,18 @@ from app.domain import GOVERNMENT_TYPES, PRIORITY_AREAS
 from forms.application import MultiCheckboxField
 
 US_ZONES = [
-    "America/New_York", "America/Chicago", "America/Denver", "America/Phoenix",
-    "America/Los_Angeles", "America/Anchorage", "Pacific/Honolulu", "America/Puerto_Rico",
-    "Pacific/Guam", "Pacific/Pago_Pago", "UTC",
-]  # fmt: skip
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Phoenix",
+    "America/Los_Angeles",
+    "America/Anchorage",
+    "Pacific/Honolulu",
+    "America/Puerto_Rico",
+    "Pacific/Guam",
+    "Pacific/Pago_Pago",
+    "UTC",
+]
 
 
 def _money(label: str) -> DecimalField:
@@ -49,35 +57,45 @@ class RoundForm(FlaskForm):
         "Time zone of the round", choices=[(z, z.replace("_", " ")) for z in US_ZONES]
     )
     opens_at = DateTimeLocalField(
-        "Opens", format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+        "Opens",
+        format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
         validators=[InputRequired("Enter when the round opens, like 2027-01-15 09:00.")],
         description="Date and time in the round's time zone.",
-    )  # fmt: skip
+    )
     closes_at = DateTimeLocalField(
-        "Closes (deadline)", format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+        "Closes (deadline)",
+        format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
         validators=[InputRequired("Enter the deadline, like 2027-03-31 17:00.")],
         description="The deadline is a moment, to the second, in the round's time zone.",
-    )  # fmt: skip
+    )
     budget = _money("Total budget")
     min_award = _money("Minimum award")
     max_award = _money("Maximum award")
     eligible_government_types = MultiCheckboxField(
-        "Eligible government types", choices=list(GOVERNMENT_TYPES.items()),
+        "Eligible government types",
+        choices=list(GOVERNMENT_TYPES.items()),
         validators=[InputRequired("Choose at least one government type.")],
-    )  # fmt: skip
+    )
     priority_areas = MultiCheckboxField(
-        "Priority areas offered", choices=list(PRIORITY_AREAS.items()),
+        "Priority areas offered",
+        choices=list(PRIORITY_AREAS.items()),
         validators=[InputRequired("Choose at least one priority area.")],
-    )  # fmt: skip
+    )
     reviewers_per_application = IntegerField(
         "Reviewers per application",
-        validators=[InputRequired("Enter a number of reviewers."), NumberRange(min=1, max=10, message="Enter 1 to 10.")],
-    )  # fmt: skip
+        validators=[
+            InputRequired("Enter a number of reviewers."),
+            NumberRange(min=1, max=10, message="Enter 1 to 10."),
+        ],
+    )
     blind_review = BooleanField("Blind review: hide the applicant's identity from reviewers")
     performance_months = IntegerField(
         "Period of performance (months)",
-        validators=[InputRequired("Enter the period in months."), NumberRange(min=1, max=60, message="Enter 1 to 60 months.")],
-    )  # fmt: skip
+        validators=[
+            InputRequired("Enter the period in months."),
+            NumberRange(min=1, max=60, message="Enter 1 to 60 months."),
+        ],
+    )
     submit = SubmitField("Save round")
 
     def validate_timezone(self, field: SelectField) -> None:
@@ -98,10 +116,18 @@ class RoundForm(FlaskForm):
         """The round's values with moments made aware in the chosen zone."""
         zone = ZoneInfo(self.timezone.data)
         names = [
-            "title", "description", "timezone", "budget", "min_award", "max_award",
-            "eligible_government_types", "priority_areas", "reviewers_per_application",
-            "blind_review", "performance_months",
-        ]  # fmt: skip
+            "title",
+            "description",
+            "timezone",
+            "budget",
+            "min_award",
+            "max_award",
+            "eligible_government_types",
+            "priority_areas",
+            "reviewers_per_application",
+            "blind_review",
+            "performance_months",
+        ]
         out = {name: getattr(self, name).data for name in names}
         out["opens_at"] = _aware(self.opens_at.data, zone)
         out["closes_at"] = _aware(self.closes_at.data, zone)
@@ -117,11 +143,19 @@ def initial_data(rnd: Any) -> dict[str, Any]:
     data = {
         name: getattr(rnd, name)
         for name in (
-            "title", "description", "timezone", "budget", "min_award", "max_award",
-            "eligible_government_types", "priority_areas", "reviewers_per_application",
-            "blind_review", "performance_months",
+            "title",
+            "description",
+            "timezone",
+            "budget",
+            "min_award",
+            "max_award",
+            "eligible_government_types",
+            "priority_areas",
+            "reviewers_per_application",
+            "blind_review",
+            "performance_months",
         )
-    }  # fmt: skip
+    }
     data["opens_at"] = rnd.opens_at.astimezone(zone).replace(tzinfo=None)
     data["closes_at"] = rnd.closes_at.astimezone(zone).replace(tzinfo=None)
     return data

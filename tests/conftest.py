@@ -55,8 +55,9 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
         "WTF_CSRF_ENABLED": False,
         "STORAGE_DIR": str(instance / "files"),
         "RQ_QUEUE": QUEUE,
-        "SQLALCHEMY_DATABASE_URI": DATABASE_URL
-        and DATABASE_URL.replace("postgresql://", "postgresql+psycopg://", 1)
+        "SQLALCHEMY_DATABASE_URI": (
+            DATABASE_URL and DATABASE_URL.replace("postgresql://", "postgresql+psycopg://", 1)
+        )
         or f"sqlite:///{instance / 'test.sqlite'}",
         "REDIS_URL": REDIS_URL,
         "LOGIN_LOCK_MINUTES": 15,
@@ -83,10 +84,21 @@ def _start_worker(application: Flask, instance: Path) -> subprocess.Popen[bytes]
     )
     log = open(instance / "worker.log", "wb")  # noqa: SIM115  (kept open for the worker's life)
     worker = subprocess.Popen(
-        [sys.executable, "-m", "rq.cli", "worker", "--with-scheduler", "--url",
-         application.config["REDIS_URL"], QUEUE],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "rq.cli",
+            "worker",
+            "--with-scheduler",
+            "--url",
+            application.config["REDIS_URL"],
+            QUEUE,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     time.sleep(1.0)
     if worker.poll() is not None:
         raise RuntimeError("the rq worker did not start: " + (instance / "worker.log").read_text())

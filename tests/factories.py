@@ -20,7 +20,7 @@ from app.services.accounts import create_user
 from app.services.rounds import create_round
 from workflows import fire
 
-PASSWORD = "correct horse battery staple"  # noqa: S105
+PASSWORD = "correct horse battery staple"
 _seq = itertools.count(1)
 
 
@@ -31,8 +31,13 @@ class Factory:
     def user(self, role: str, organization: Organization | None = None, **kw: Any) -> User:
         n = next(_seq)
         email = kw.pop("email", f"{role}{n}@example.gov")
-        user = create_user(email, self.password, role, name=kw.pop("name", f"{role.title()} {n}"),
-                           organization=organization)  # fmt: skip
+        user = create_user(
+            email,
+            self.password,
+            role,
+            name=kw.pop("name", f"{role.title()} {n}"),
+            organization=organization,
+        )
         commit()
         return user
 
@@ -140,7 +145,11 @@ def fill_application(application: Application, user: User, request: Decimal) -> 
         application.version,
     )
     lines = {c: {"federal_amount": Decimal(0), "cost_share": Decimal(0)} for c in BUDGET_CATEGORIES}
-    lines["personnel"] = {"description": "Coordinator", "federal_amount": request, "cost_share": Decimal("5000")}  # fmt: skip
+    lines["personnel"] = {
+        "description": "Coordinator",
+        "federal_amount": request,
+        "cost_share": Decimal("5000"),
+    }
     svc.save_budget(application, lines, application.version)
     svc.replace_milestones(
         application,

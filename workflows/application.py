@@ -137,7 +137,7 @@ LIFECYCLE = Lifecycle(
             ),
             actions=("assign_reference",),
             effects=("send_submission_receipt",),
-        ),  # fmt: skip
+        ),
         Transition(
             "withdraw",
             "Withdraw application",

@@ -215,7 +215,7 @@ HANDLERS: dict[str, SectionHandler] = {
             },
             v,
         ),
-    ),  # fmt: skip
+    ),
     "partners": SectionHandler(
         PartnersForm,
         lambda a: {
@@ -231,7 +231,7 @@ HANDLERS: dict[str, SectionHandler] = {
             ],
             v,
         ),
-    ),  # fmt: skip
+    ),
     "budget": SectionHandler(
         BudgetForm,
         lambda a: {
@@ -258,7 +258,7 @@ HANDLERS: dict[str, SectionHandler] = {
             },
             v,
         ),
-    ),  # fmt: skip
+    ),
     "milestones": SectionHandler(
         MilestonesForm,
         lambda a: {
@@ -274,7 +274,7 @@ HANDLERS: dict[str, SectionHandler] = {
             ],
             v,
         ),
-    ),  # fmt: skip
+    ),
     "targets": SectionHandler(
         TargetsForm,
         lambda a: {
@@ -297,7 +297,7 @@ HANDLERS: dict[str, SectionHandler] = {
             ],
             v,
         ),
-    ),  # fmt: skip
+    ),
 }
 
 
@@ -394,8 +394,13 @@ def upload_letter(application_id: int) -> str | Response | tuple[str, int]:
     if form.validate_on_submit():
         upload = form.letter.data
         try:
-            svc.add_letter(application, upload.filename or "letter.pdf", upload.read(),
-                           current_user, parse_version(form.version.data))  # fmt: skip
+            svc.add_letter(
+                application,
+                upload.filename or "letter.pdf",
+                upload.read(),
+                current_user,
+                parse_version(form.version.data),
+            )
             commit()
         except svc.UploadRejected as exc:
             rollback()
@@ -441,8 +446,12 @@ def download_letter(application_id: int, letter_id: int) -> Response:
     letter = next((x for x in application.letters if x.id == letter_id), None)
     if letter is None:
         abort(404)
-    return send_file(io.BytesIO(storage().read(letter.storage_key)), mimetype="application/pdf",
-                     download_name=letter.filename, as_attachment=True)  # fmt: skip
+    return send_file(
+        io.BytesIO(storage().read(letter.storage_key)),
+        mimetype="application/pdf",
+        download_name=letter.filename,
+        as_attachment=True,
+    )
 
 
 @bp.route("/organization", methods=["GET", "POST"])

@@ -84,8 +84,11 @@ def edit_round(round_id: int) -> str | Response | tuple[str, int]:
                 rollback()
                 db.session.refresh(rnd)
                 form.version.data = rnd.version
-                flash("This round was changed by someone else since you opened it. Your input is "
-                      "kept below and was not saved; check it and save again.", "error")  # fmt: skip
+                flash(
+                    "This round was changed by someone else since you opened it. Your input is "
+                    "kept below and was not saved; check it and save again.",
+                    "error",
+                )
                 return render_template("officer/round_form.html", form=form, rnd=rnd), 409
             flash("Round saved.", "success")
             return redirect(url_for("officer.round_detail", round_id=rnd.id))
@@ -126,8 +129,10 @@ def _fire_from_form(entity: Any, back: str) -> Response:
     if not form.validate_on_submit():
         abort(400)
     if form.version.data and parse_version(form.version.data) != entity.version:
-        flash("This record changed since you opened it; nothing was done. Check it and try again.",
-              "error")  # fmt: skip
+        flash(
+            "This record changed since you opened it; nothing was done. Check it and try again.",
+            "error",
+        )
         return redirect(back)
     try:
         event = fire(entity, form.trigger.data, current_user, comment=form.comment.data)
@@ -139,8 +144,10 @@ def _fire_from_form(entity: Any, back: str) -> Response:
         rollback()
         flash("Someone else changed this record at the same moment; nothing was done.", "error")
     else:
-        flash(f"Done: {event.trigger.replace('_', ' ')} → {event.to_state.replace('_', ' ')}.",
-              "success")  # fmt: skip
+        flash(
+            f"Done: {event.trigger.replace('_', ' ')} → {event.to_state.replace('_', ' ')}.",
+            "success",
+        )
     return redirect(back)
 
 
@@ -218,5 +225,9 @@ def application_transition(application_id: int) -> Response:
 def download_letter(application_id: int, letter_id: int) -> Response:
     application = _application(application_id)
     letter = next((x for x in application.letters if x.id == letter_id), None) or abort(404)
-    return send_file(io.BytesIO(storage().read(letter.storage_key)), mimetype="application/pdf",
-                     download_name=letter.filename, as_attachment=True)  # fmt: skip
+    return send_file(
+        io.BytesIO(storage().read(letter.storage_key)),
+        mimetype="application/pdf",
+        download_name=letter.filename,
+        as_attachment=True,
+    )
