@@ -398,7 +398,7 @@ class _Problem:
                     del top[count:]
                 if len(greedy) < need:
                     free = [j for j in group if load[j] < self.hi[j] and self.eligible(i, j)]
-                    free.sort(key=load.__getitem__)
+                    free.sort(key=lambda j: (load[j] >= self.lo[j], load[j]))
                     greedy.extend(free[: need - len(greedy)])
                 if len(top) >= count and len(greedy) >= need:
                     break
@@ -406,6 +406,25 @@ class _Problem:
                 load[j] += 1
             chosen.update(top)
             chosen.update(greedy)
+        # The greedy pass ignores minimum loads: offer each reviewer it left short a few more
+        # applications, those it matches best, so that the sparse problem stays feasible.
+        profile_apps: list[list[int]] = [[] for _ in self.rows]
+        for i in order:
+            profile_apps[self.profile_of[i]].append(i)
+        for j, lo in enumerate(self.lo):
+            missing = lo - load[j]
+            if missing <= 0:
+                continue
+            wanted = 2 * missing + self.per_application
+            for p in sorted(range(len(self.rows)), key=lambda p: -self.rows[p][j]):
+                for i in profile_apps[p]:
+                    if j not in candidates[i] and self.eligible(i, j):
+                        candidates[i].add(j)
+                        wanted -= 1
+                        if not wanted:
+                            break
+                if not wanted:
+                    break
         return candidates
 
     def infeasible_after_solve(self, solver: _Solver) -> AssignmentInfeasible:
