@@ -80,3 +80,37 @@ def send_invitation(row: OutboxJob) -> None:
         invitation=invitation,
         token=row.payload["token"],
     )
+
+
+@job("complete_application_review")
+def complete_application_review(row: OutboxJob) -> None:
+    """After a review is submitted: when all are in, the system moves the application to scored."""
+    from app.models.review import Review
+    from app.services.reviews import complete_if_all_in
+
+    review = db.session.get(Review, row.entity_id)
+    if review is not None:
+        complete_if_all_in(review.application)
+
+
+@job("notify_recusal")
+def notify_recusal(row: OutboxJob) -> None:
+    from app.models.review import Review
+
+    review = db.session.get(Review, row.entity_id)
+    if review is None:
+        return
+    event = db.session.get(AuditEvent, row.audit_event_id)
+    officers = db.session.scalars(
+        select(User).where(User.role == "officer", User.is_active_account.is_(True))
+    ).all()
+    for officer in officers:
+        send_email(
+            officer.email,
+            f"Recusal on {review.application.reference}: a reviewer is needed",
+            "email/recusal.txt",
+            dedupe_key=f"recusal:{row.audit_event_id}:{officer.id}",
+            review=review,
+            event=event,
+            user=officer,
+        )

@@ -161,7 +161,7 @@ def run_outbox_job(outbox_id: int) -> str:
             row.status = "done"
             row.progress = 100
             row.finished_at = utcnow()
-            db.session.commit()
+            commit()  # and dispatch any job this one created (a transition it fired, say)
             return "done"
         except Exception as exc:
             db.session.rollback()

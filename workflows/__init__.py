@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from workflows import application, round
+from workflows import application, review, round
 from workflows.engine import (
     SYSTEM,
     FireContext,
@@ -17,7 +17,8 @@ from workflows.engine import available as _available
 from workflows.engine import fire as _fire
 
 LIFECYCLES: dict[str, Lifecycle] = {
-    lifecycle.name: lifecycle for lifecycle in (round.LIFECYCLE, application.LIFECYCLE)
+    lifecycle.name: lifecycle
+    for lifecycle in (round.LIFECYCLE, application.LIFECYCLE, review.LIFECYCLE)
 }
 
 

@@ -197,6 +197,14 @@ LIFECYCLE = Lifecycle(
             asks_comment=True,
         ),
         Transition(
+            "reopen_review",
+            "Reopen review",
+            ("scored",),
+            "in_review",
+            frozenset({"officer", "system"}),
+            style="secondary",
+        ),
+        Transition(
             "award",
             "Award",
             ("scored", "waitlisted"),

@@ -11,7 +11,7 @@ from app.models.application import (
 )
 from app.models.audit import AuditEvent
 from app.models.outbox import Counter, EmailMessage, OutboxJob
-from app.models.review import Review
+from app.models.review import Conflict, Review, ReviewerProfile
 from app.models.round import Round, RubricCriterion
 from app.models.user import Invitation, Organization, User
 
@@ -20,6 +20,7 @@ __all__ = [
     "ApplicationPriorityArea",
     "AuditEvent",
     "BudgetLine",
+    "Conflict",
     "Counter",
     "EmailMessage",
     "ImpactTarget",
@@ -29,6 +30,7 @@ __all__ = [
     "OutboxJob",
     "Partner",
     "Review",
+    "ReviewerProfile",
     "Round",
     "RubricCriterion",
     "SupportLetter",

@@ -49,6 +49,8 @@ from typing import Any
 
 import networkx as nx
 
+LIMIT = 3
+MARGIN = 0
 AREA_POINTS = 2
 REGION_POINTS = 1
 
@@ -618,7 +620,7 @@ class _Solver:
         rev_dist = [dist[n_apps + j] for j in range(len(pb.revs))]
         ranked: list[list[tuple[int, int]] | None] = [None] * len(pb.rows)
         added = False
-        limit = pb.per_application
+        limit = LIMIT
         for i, need in enumerate(pb.need):
             if not need:
                 continue
@@ -639,7 +641,7 @@ class _Solver:
             chosen = self.candidates[i]
             found = 0
             for value, j in order:
-                if value <= threshold:
+                if value <= threshold - MARGIN:
                     break
                 if j not in chosen and pb.eligible(i, j):
                     chosen.add(j)

@@ -16,6 +16,13 @@ from app.models.outbox import EmailMessage
 log = logging.getLogger("l2g.mail")
 
 
+def email_sent(dedupe_key: str) -> bool:
+    return (
+        db.session.scalar(select(EmailMessage.id).where(EmailMessage.dedupe_key == dedupe_key))
+        is not None
+    )
+
+
 def send_email(
     to: str, subject: str, template: str, dedupe_key: str, **context: object
 ) -> EmailMessage:

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from sqlalchemy import select
+from sqlalchemy.orm.attributes import flag_modified
+
+from app.extensions import db
+from app.models.application import Application
+from app.models.review import Review
 from app.models.round import Round, RubricCriterion
 
 DEFAULT_RUBRIC: tuple[tuple[str, str, str, str], ...] = (
@@ -57,3 +63,44 @@ def rubric_problems(rnd: Round) -> list[str]:
     if any(not (c.title or "").strip() for c in rnd.criteria):
         problems.append("every rubric criterion needs a title")
     return problems
+
+
+class RubricLocked(ValueError):
+    """The rubric can no longer change: a review against it has been submitted."""
+
+
+def rubric_locked(rnd: Round) -> bool:
+    return (
+        db.session.scalar(
+            select(Review.id)
+            .join(Application, Review.application_id == Application.id)
+            .where(Application.round_id == rnd.id, Review.submitted_at.is_not(None))
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def replace_criteria(rnd: Round, rows: list[dict[str, object]], expected_version: int) -> None:
+    """Set the rubric's criteria in the given order; rows keep their id where they had one, so
+    scores already drafted against a criterion stay attached to it."""
+    from app.services.rounds import StaleEdit
+
+    if rubric_locked(rnd):
+        raise RubricLocked("a review has been submitted against this rubric")
+    if rnd.version != expected_version:
+        raise StaleEdit()
+    by_id = {c.id: c for c in rnd.criteria}
+    kept: list[RubricCriterion] = []
+    for position, row in enumerate(rows):
+        criterion = by_id.get(row.get("id")) or RubricCriterion()  # type: ignore[arg-type]
+        criterion.position = position
+        criterion.title = str(row["title"]).strip()
+        criterion.guidance = str(row.get("guidance") or "").strip()
+        criterion.weight = Decimal(str(row["weight"]))
+        criterion.kind = str(row["kind"])
+        criterion.required = bool(row.get("required", True))
+        kept.append(criterion)
+    rnd.criteria = kept
+    flag_modified(rnd, "title")  # an UPDATE of the round bumps its version for other editors
+    db.session.flush()

@@ -1,0 +1,174 @@
+"""Conflicts of interest: detected, declared by the reviewer, or entered by an officer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from app.extensions import db
+from app.models.application import Application, Partner
+from app.models.review import Conflict, Review, ReviewerProfile
+from app.models.user import Organization, User
+
+STATE_LEVEL_TYPES = ("state", "territory")
+
+
+@dataclass(frozen=True)
+class DetectedConflict:
+    reviewer_id: int
+    application_id: int
+    kind: str
+    reason: str
+
+
+def email_domain(email: str) -> str:
+    return email.rsplit("@", 1)[-1].lower()
+
+
+def detect(
+    reviewers: Iterable[User],
+    applications: Iterable[Application],
+) -> list[DetectedConflict]:
+    """Conflicts found from data alone, for every reviewer × application pair given.
+
+    Same organization; same email domain as a user of the applicant; an affiliation named among
+    the application's partners; the reviewer's home state equal to a state-level applicant's.
+    Runs a fixed number of queries whatever the sizes.
+    """
+    reviewers = list(reviewers)
+    applications = list(applications)
+    if not reviewers or not applications:
+        return []
+    app_ids = [a.id for a in applications]
+    org_ids = {a.organization_id for a in applications}
+    orgs = {
+        o.id: o
+        for o in db.session.scalars(select(Organization).where(Organization.id.in_(org_ids)))
+    }
+    domains: dict[int, set[str]] = {}
+    for org_id, email in db.session.execute(
+        select(User.organization_id, User.email).where(User.organization_id.in_(org_ids))
+    ):
+        domains.setdefault(org_id, set()).add(email_domain(email))
+    partners: dict[int, list[str]] = {}
+    for app_id, name in db.session.execute(
+        select(Partner.application_id, Partner.name).where(Partner.application_id.in_(app_ids))
+    ):
+        partners.setdefault(app_id, []).append(name.lower())
+    profiles = {
+        p.user_id: p
+        for p in db.session.scalars(
+            select(ReviewerProfile).where(ReviewerProfile.user_id.in_([r.id for r in reviewers]))
+        )
+    }
+    found: list[DetectedConflict] = []
+    for reviewer in reviewers:
+        profile = profiles.get(reviewer.id)
+        affiliations = [a.lower().strip() for a in (profile.affiliations if profile else []) if a]
+        home = profile.home_state if profile else None
+        domain = email_domain(reviewer.email)
+        for application in applications:
+            org = orgs[application.organization_id]
+            reason = None
+            kind = "own_jurisdiction"
+            if reviewer.organization_id == org.id:
+                reason = "works for the applicant"
+            elif domain in domains.get(org.id, set()):
+                reason = f"shares the email domain {domain} with the applicant"
+            elif home and org.government_type in STATE_LEVEL_TYPES and home == org.state_code:
+                reason = f"lives in {org.state_code}, the applicant state"
+            else:
+                named = [
+                    a for a in affiliations for p in partners.get(application.id, []) if a in p
+                ]
+                if named:
+                    kind = "employer_or_partner"
+                    reason = f"is affiliated with the partner {named[0]}"
+            if reason:
+                found.append(DetectedConflict(reviewer.id, application.id, kind, reason))
+    return found
+
+
+def conflicted_pairs(
+    reviewer_ids: list[int], applications: list[Application]
+) -> set[tuple[int, int]]:
+    """Every (reviewer, application) pair that may not meet, from all three sources."""
+    if not reviewer_ids or not applications:
+        return set()
+    by_org: dict[int, list[int]] = {}
+    for a in applications:
+        by_org.setdefault(a.organization_id, []).append(a.id)
+    app_ids = {a.id for a in applications}
+    pairs: set[tuple[int, int]] = set()
+    rows = db.session.execute(
+        select(Conflict.reviewer_id, Conflict.organization_id, Conflict.application_id).where(
+            Conflict.reviewer_id.in_(reviewer_ids),
+            Conflict.organization_id.in_(list(by_org)),
+        )
+    )
+    for reviewer_id, org_id, app_id in rows:
+        if app_id is None:
+            pairs.update((reviewer_id, a) for a in by_org.get(org_id, []))
+        elif app_id in app_ids:
+            pairs.add((reviewer_id, app_id))
+    reviewers = db.session.scalars(select(User).where(User.id.in_(reviewer_ids))).all()
+    pairs.update((c.reviewer_id, c.application_id) for c in detect(reviewers, applications))
+    return pairs
+
+
+def is_conflicted(reviewer: User, application: Application) -> bool:
+    return (reviewer.id, application.id) in conflicted_pairs([reviewer.id], [application])
+
+
+def add_conflict(
+    reviewer: User,
+    organization: Organization,
+    kind: str,
+    source: str,
+    note: str = "",
+    application: Application | None = None,
+    created_by: User | None = None,
+) -> Conflict:
+    conflict = Conflict(
+        reviewer_id=reviewer.id,
+        organization_id=organization.id,
+        application_id=application.id if application else None,
+        kind=kind,
+        source=source,
+        note=note.strip(),
+        created_by_id=created_by.id if created_by else None,
+    )
+    db.session.add(conflict)
+    db.session.flush()
+    return conflict
+
+
+def record_recusal_conflict(review: Review, ctx: Any) -> None:
+    """A recusal is a declared conflict: the reviewer is never assigned to it again."""
+    kind = (ctx.data or {}).get("conflict_kind", "other")
+    source = "declared" if ctx.actor.role == "reviewer" else "officer"
+    exists = db.session.scalar(
+        select(Conflict.id).where(
+            Conflict.reviewer_id == review.reviewer_id,
+            or_(
+                Conflict.application_id == review.application_id,
+                Conflict.application_id.is_(None)
+                & (Conflict.organization_id == review.application.organization_id),
+            ),
+        )
+    )
+    if exists is None:
+        db.session.add(
+            Conflict(
+                reviewer_id=review.reviewer_id,
+                organization_id=review.application.organization_id,
+                application_id=review.application_id,
+                kind=kind,
+                source=source,
+                note=ctx.comment or "",
+                created_by_id=ctx.actor.id,
+            )
+        )

@@ -1,0 +1,121 @@
+"""The review lifecycle: assigned → in_progress → submitted, recused on a conflict."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workflows.engine import FireContext, Lifecycle, State, Transition
+
+STATES = (
+    State("assigned", "Assigned"),
+    State("in_progress", "In progress"),
+    State("submitted", "Submitted"),
+    State("recused", "Recused", final=True),
+)
+STATE_NAMES = tuple(s.name for s in STATES)
+
+
+def relation_to_review(review: Any, actor: Any) -> set[str]:
+    """A reviewer acts only on its own reviews; officers on all."""
+    if actor.role == "reviewer":
+        return {"reviewer"} if review.reviewer_id == actor.id else set()
+    return {actor.role}
+
+
+def declarations_made(review: Any, ctx: FireContext) -> str | None:
+    missing = []
+    if review.no_conflict_declared_at is None:
+        missing.append("declare that you have no conflict of interest")
+    if review.confidentiality_accepted_at is None:
+        missing.append("accept the confidentiality agreement")
+    return ("first " + " and ".join(missing)) if missing else None
+
+
+def review_complete(review: Any, ctx: FireContext) -> str | None:
+    from app.services.reviews import review_problems
+
+    problems = review_problems(review)
+    return ("incomplete: " + "; ".join(problems)) if problems else None
+
+
+def application_undecided(review: Any, ctx: FireContext) -> str | None:
+    if review.application.state not in ("in_review", "scored"):
+        return f"the application is {review.application.state_title.lower()}"
+    return None
+
+
+def stamp_submitted(review: Any, ctx: FireContext) -> None:
+    review.submitted_at = ctx.now
+
+
+def record_recusal(review: Any, ctx: FireContext) -> None:
+    from app.services.conflicts import record_recusal_conflict
+
+    record_recusal_conflict(review, ctx)
+
+
+def reopen_application(review: Any, ctx: FireContext) -> None:
+    from app.services.reviews import reopen_scored_application
+
+    reopen_scored_application(review, ctx)
+
+
+LIFECYCLE = Lifecycle(
+    name="review",
+    model=lambda: __import__("app.models.review", fromlist=["Review"]).Review,
+    states=STATES,
+    initial="assigned",
+    relation=relation_to_review,
+    guards={
+        "declarations_made": declarations_made,
+        "review_complete": review_complete,
+        "application_undecided": application_undecided,
+    },
+    actions={
+        "stamp_submitted": stamp_submitted,
+        "record_recusal": record_recusal,
+        "reopen_application": reopen_application,
+    },
+    transitions=(
+        Transition(
+            "start",
+            "Start the review",
+            ("assigned",),
+            "in_progress",
+            frozenset({"reviewer"}),
+            guards=("declarations_made",),
+        ),
+        Transition(
+            "submit",
+            "Submit the review",
+            ("assigned", "in_progress"),
+            "submitted",
+            frozenset({"reviewer"}),
+            guards=("declarations_made", "review_complete"),
+            actions=("stamp_submitted",),
+            effects=("complete_application_review",),
+        ),
+        Transition(
+            "recuse",
+            "Recuse (conflict of interest)",
+            ("assigned", "in_progress"),
+            "recused",
+            frozenset({"reviewer", "officer"}),
+            actions=("record_recusal",),
+            effects=("notify_recusal",),
+            style="danger",
+            asks_comment=True,
+        ),
+        Transition(
+            "reopen",
+            "Reopen the review",
+            ("submitted",),
+            "in_progress",
+            frozenset({"officer"}),
+            guards=("application_undecided",),
+            actions=("reopen_application",),
+            style="secondary",
+            asks_comment=True,
+        ),
+    ),
+)
