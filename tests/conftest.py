@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, select, text
+from sqlalchemy import create_engine, event, select, text
 
 from app import clock, create_app
 from app.extensions import db
@@ -50,15 +50,25 @@ def _check_services() -> None:
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     _check_services()
     instance = tmp_path_factory.mktemp("instance")
+    schema = None
+    if DATABASE_URL:
+        # Each run gets its own schema, so runs sharing one database never meet.
+        schema = f"l2g_test_{uuid.uuid4().hex[:10]}"
+        admin = create_engine(_psycopg_url(DATABASE_URL))
+        with admin.begin() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+        admin.dispose()
+        base = _psycopg_url(DATABASE_URL)
+        separator = "&" if "?" in base else "?"
+        database_uri = f"{base}{separator}options=-csearch_path%3D{schema}"
+    else:
+        database_uri = f"sqlite:///{instance / 'test.sqlite'}"
     overrides: dict[str, Any] = {
         "SECRET_KEY": "test-secret",
         "WTF_CSRF_ENABLED": False,
         "STORAGE_DIR": str(instance / "files"),
         "RQ_QUEUE": QUEUE,
-        "SQLALCHEMY_DATABASE_URI": (
-            DATABASE_URL and DATABASE_URL.replace("postgresql://", "postgresql+psycopg://", 1)
-        )
-        or f"sqlite:///{instance / 'test.sqlite'}",
+        "SQLALCHEMY_DATABASE_URI": database_uri,
         "REDIS_URL": REDIS_URL,
         "LOGIN_LOCK_MINUTES": 15,
     }
@@ -71,9 +81,29 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     if worker is not None:
         worker.terminate()
         worker.wait(timeout=20)
+        worker.log.close()
+    if schema:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        admin = create_engine(_psycopg_url(DATABASE_URL))
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
 
 
-def _start_worker(application: Flask, instance: Path) -> subprocess.Popen[bytes]:
+def _psycopg_url(url: str) -> str:
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Worker(subprocess.Popen[bytes]):
+    log: Any
+
+
+def _start_worker(application: Flask, instance: Path) -> Worker:
     env = dict(os.environ)
     env.update(
         DATABASE_URL=application.config["SQLALCHEMY_DATABASE_URI"],
@@ -83,7 +113,7 @@ def _start_worker(application: Flask, instance: Path) -> subprocess.Popen[bytes]
         SECRET_KEY="test-secret",
     )
     log = open(instance / "worker.log", "wb")  # noqa: SIM115  (kept open for the worker's life)
-    worker = subprocess.Popen(
+    worker = Worker(
         [
             sys.executable,
             "-m",
@@ -99,6 +129,7 @@ def _start_worker(application: Flask, instance: Path) -> subprocess.Popen[bytes]
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+    worker.log = log
     time.sleep(1.0)
     if worker.poll() is not None:
         raise RuntimeError("the rq worker did not start: " + (instance / "worker.log").read_text())
