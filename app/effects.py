@@ -8,6 +8,7 @@ from app.extensions import db
 from app.jobs import job
 from app.models.application import Application
 from app.models.audit import AuditEvent
+from app.models.award import Award
 from app.models.outbox import OutboxJob
 from app.models.user import User
 from app.services.applications import SECTIONS
@@ -114,3 +115,118 @@ def notify_recusal(row: OutboxJob) -> None:
             event=event,
             user=officer,
         )
+
+
+def _award(row: OutboxJob) -> Award:
+    award = db.session.get(Award, row.entity_id)
+    if award is None:
+        raise LookupError(f"award {row.entity_id} no longer exists")
+    return award
+
+
+@job("send_decision_email")
+def send_decision_email(row: OutboxJob) -> None:
+    application = _application(row)
+    event = db.session.get(AuditEvent, row.audit_event_id)
+    award = db.session.scalar(select(Award).where(Award.application_id == application.id))
+    for user in _organization_users(application.organization_id):
+        send_email(
+            user.email,
+            f"Decision on {application.reference}: {application.state_title}",
+            "email/decision.txt",
+            dedupe_key=f"decision:{row.audit_event_id}:{user.id}",
+            application=application,
+            event=event,
+            award=award,
+            user=user,
+        )
+
+
+@job("render_award_letter")
+def render_award_letter(row: OutboxJob) -> None:
+    """Render the award letter (idempotent: the same data gives back the same stored letter)."""
+    from app.services.awards import render_letter
+
+    if row.entity_type == "award":
+        award = _award(row)
+    else:
+        award = db.session.scalar(select(Award).where(Award.application_id == row.entity_id))
+        if award is None:
+            raise LookupError(f"application {row.entity_id} has no award")
+    render_letter(award)
+
+
+@job("award_accepted")
+def award_accepted(row: OutboxJob) -> None:
+    award = _award(row)
+    event = db.session.get(AuditEvent, row.audit_event_id)
+    recipients = _organization_users(award.organization_id) + list(
+        db.session.scalars(select(User).where(User.role == "officer"))
+    )
+    for user in recipients:
+        send_email(
+            user.email,
+            f"Award {award.number} accepted",
+            "email/award_status.txt",
+            dedupe_key=f"award:{row.audit_event_id}:{user.id}",
+            award=award,
+            event=event,
+            user=user,
+        )
+
+
+@job("send_award_status_email")
+def send_award_status_email(row: OutboxJob) -> None:
+    award = _award(row)
+    event = db.session.get(AuditEvent, row.audit_event_id)
+    recipients = _organization_users(award.organization_id)
+    if event is not None and event.actor_role == "applicant":
+        recipients += list(db.session.scalars(select(User).where(User.role == "officer")))
+    for user in recipients:
+        send_email(
+            user.email,
+            f"Award {award.number}: {award.state_title}",
+            "email/award_status.txt",
+            dedupe_key=f"award:{row.audit_event_id}:{user.id}",
+            award=award,
+            event=event,
+            user=user,
+        )
+
+
+@job("send_report_status_email")
+def send_report_status_email(row: OutboxJob) -> None:
+    from app.models.impact_report import ImpactReport
+
+    report = db.session.get(ImpactReport, row.entity_id)
+    if report is None:
+        raise LookupError(f"impact report {row.entity_id} no longer exists")
+    event = db.session.get(AuditEvent, row.audit_event_id)
+    recipients = _organization_users(report.organization_id)
+    if report.state == "submitted":
+        recipients = list(db.session.scalars(select(User).where(User.role == "officer")))
+    for user in recipients:
+        send_email(
+            user.email,
+            f"{report.title} for award {report.award.number}: {report.state_title}",
+            "email/report_status.txt",
+            dedupe_key=f"report:{row.audit_event_id}:{user.id}",
+            report=report,
+            event=event,
+            user=user,
+        )
+
+
+@job("close_award_if_complete")
+def close_award_if_complete(row: OutboxJob) -> None:
+    """Accepting the final report, with every other report accepted, closes the award."""
+    from app.models.impact_report import ImpactReport
+    from app.services.awards import unaccepted_report_count
+    from workflows import SYSTEM, fire
+
+    report = db.session.get(ImpactReport, row.entity_id)
+    if report is None:
+        return
+    award = report.award
+    if award.state == "active" and unaccepted_report_count(award) == 0:
+        fire(award, "close", SYSTEM, comment="every impact report is accepted")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from workflows import application, review, round
+from workflows import application, award, impact_report, review, round
 from workflows.engine import (
     SYSTEM,
     FireContext,
@@ -18,7 +18,13 @@ from workflows.engine import fire as _fire
 
 LIFECYCLES: dict[str, Lifecycle] = {
     lifecycle.name: lifecycle
-    for lifecycle in (round.LIFECYCLE, application.LIFECYCLE, review.LIFECYCLE)
+    for lifecycle in (
+        round.LIFECYCLE,
+        application.LIFECYCLE,
+        review.LIFECYCLE,
+        award.LIFECYCLE,
+        impact_report.LIFECYCLE,
+    )
 }
 
 

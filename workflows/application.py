@@ -41,7 +41,9 @@ def before_deadline(app: Any, ctx: FireContext) -> str | None:
 def government_type_admitted(app: Any, ctx: FireContext) -> str | None:
     gov_type = app.organization.government_type
     if gov_type not in app.round.eligible_government_types:
-        return f"this round does not admit {app.organization.government_type_title.lower()}s"
+        kind = app.organization.government_type_title.lower()
+        kinds = kind[:-1] + "ies" if kind.endswith("y") else kind + "s"  # cities, counties
+        return f"this round does not admit {kinds}"
     return None
 
 
@@ -75,10 +77,16 @@ def review_submitted(app: Any, ctx: FireContext) -> str | None:
     return None
 
 
-def decision_allowed(app: Any, ctx: FireContext) -> str | None:
-    from app.services.decisions import decision_problems
+def award_fits(app: Any, ctx: FireContext) -> str | None:
+    from app.services.decisions import award_problems
 
-    return "; ".join(decision_problems(app, ctx)) or None
+    return "; ".join(award_problems(app, ctx)) or None
+
+
+def justified_if_out_of_order(app: Any, ctx: FireContext) -> str | None:
+    from app.services.decisions import passing_over_problems
+
+    return "; ".join(passing_over_problems(app, ctx)) or None
 
 
 def assign_reference(app: Any, ctx: FireContext) -> None:
@@ -115,7 +123,8 @@ LIFECYCLE = Lifecycle(
         "round_not_closed": round_not_closed,
         "reviewer_assigned": reviewer_assigned,
         "review_submitted": review_submitted,
-        "decision_allowed": decision_allowed,
+        "award_fits": award_fits,
+        "justified_if_out_of_order": justified_if_out_of_order,
     },
     actions={
         "assign_reference": assign_reference,
@@ -210,9 +219,9 @@ LIFECYCLE = Lifecycle(
             ("scored", "waitlisted"),
             "awarded",
             OFFICER,
-            guards=("decision_allowed",),
+            guards=("award_fits",),
             actions=("record_decision", "create_award"),
-            effects=("send_decision_email",),
+            effects=("send_decision_email", "render_award_letter"),
             asks_comment=True,
         ),
         Transition(
@@ -221,7 +230,7 @@ LIFECYCLE = Lifecycle(
             ("scored",),
             "waitlisted",
             OFFICER,
-            guards=("decision_allowed",),
+            guards=("justified_if_out_of_order",),
             actions=("record_decision",),
             effects=("send_decision_email",),
             style="secondary",
@@ -233,7 +242,7 @@ LIFECYCLE = Lifecycle(
             ("scored", "waitlisted"),
             "declined",
             OFFICER,
-            guards=("decision_allowed",),
+            guards=("justified_if_out_of_order",),
             actions=("record_decision",),
             effects=("send_decision_email",),
             style="danger",

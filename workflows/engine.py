@@ -202,7 +202,10 @@ def roles_refusal(lifecycle: Lifecycle, t: Transition, entity: Any, actor: Any) 
     allowed = [ROLES.get(r, r).lower() for r in sorted(t.roles) if r != SYSTEM_ROLE]
     if actor.role in t.roles:
         return f"only the {' or '.join(allowed)} responsible for this record may do this"
-    return f"only a {' or '.join(allowed)} may do this" if allowed else "only the system does this"
+    if not allowed:
+        return "only the system does this"
+    article = "an" if allowed[0][0] in "aeiou" else "a"
+    return f"only {article} {' or '.join(allowed)} may do this"
 
 
 def available(

@@ -10,6 +10,8 @@ from app.models.application import (
     SupportLetter,
 )
 from app.models.audit import AuditEvent
+from app.models.award import Award, AwardLetter, AwardPackage
+from app.models.impact_report import ImpactReport, ReportAttachment, ReportSubmission
 from app.models.outbox import Counter, EmailMessage, OutboxJob
 from app.models.review import Conflict, Review, ReviewerProfile
 from app.models.round import Round, RubricCriterion
@@ -19,16 +21,22 @@ __all__ = [
     "Application",
     "ApplicationPriorityArea",
     "AuditEvent",
+    "Award",
+    "AwardLetter",
+    "AwardPackage",
     "BudgetLine",
     "Conflict",
     "Counter",
     "EmailMessage",
+    "ImpactReport",
     "ImpactTarget",
     "Invitation",
     "Milestone",
     "Organization",
     "OutboxJob",
     "Partner",
+    "ReportAttachment",
+    "ReportSubmission",
     "Review",
     "ReviewerProfile",
     "Round",

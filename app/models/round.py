@@ -41,6 +41,10 @@ class Round(db.Model):
     reviewers_per_application: Mapped[int] = mapped_column(default=3)
     blind_review: Mapped[bool] = mapped_column(default=False)
     performance_months: Mapped[int] = mapped_column(default=18)
+    # Reporting and acceptance terms of the round's awards (2 CFR 200.328 defaults).
+    report_interval_months: Mapped[int] = mapped_column(default=6)
+    final_report_days: Mapped[int] = mapped_column(default=120)
+    acceptance_days: Mapped[int] = mapped_column(default=45)
     state: Mapped[str] = mapped_column(String(20), default="draft", index=True)
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

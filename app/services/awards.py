@@ -1,0 +1,205 @@
+"""Awards: numbers, periods, reporting schedules, acceptance and letters."""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.jobs import next_number
+from app.models.award import Award, AwardLetter
+from app.models.impact_report import ImpactReport
+from app.models.round import Round
+from app.storage import sha256, storage
+
+INTERIM_REPORT_DUE_DAYS = 30  # 2 CFR 200.328(b): interim reports within 30 days of the period
+DEFAULT_CONDITIONS = (
+    "This award is subject to 2 CFR 200 (Uniform Administrative Requirements, Cost Principles, "
+    "and Audit Requirements for Federal Awards) and the terms in the notice of funding.",
+    "Funds may be spent only on the activities and budget categories of the approved application; "
+    "a change of scope or of more than 10 percent between categories needs prior written approval.",
+    "The recipient will file every impact report on the schedule in this letter, measuring the "
+    "indicators and targets of the approved application.",
+    "The recipient will acknowledge the Office of City and State Diplomacy in public materials "
+    "about the project.",
+    "Cost share stated in the application is a condition of this award and must be documented.",
+)
+
+
+def add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year = day.year + month // 12
+    month = month % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+@dataclass(frozen=True)
+class ScheduleEntry:
+    kind: str  # interim | final
+    title: str
+    period_start: date
+    period_end: date
+    due: date
+
+
+def reporting_schedule(
+    start: date, end: date, interval_months: int = 6, final_days: int = 120
+) -> list[ScheduleEntry]:
+    """Interim progress reports every `interval_months` (due 30 days after each period), and a
+    final report over the whole period due `final_days` after its end."""
+    entries: list[ScheduleEntry] = []
+    period_start = start
+    n = 1
+    while True:
+        period_end = add_months(start, interval_months * n) - timedelta(days=1)
+        if period_end >= end:
+            break
+        entries.append(
+            ScheduleEntry(
+                "interim",
+                f"Progress report {n}",
+                period_start,
+                period_end,
+                period_end + timedelta(days=INTERIM_REPORT_DUE_DAYS),
+            )
+        )
+        period_start = period_end + timedelta(days=1)
+        n += 1
+    entries.append(
+        ScheduleEntry("final", "Final report", start, end, end + timedelta(days=final_days))
+    )
+    return entries
+
+
+def schedule_for(award: Award) -> list[ScheduleEntry]:
+    rnd: Round = award.round
+    return reporting_schedule(
+        award.start_date, award.end_date, rnd.report_interval_months, rnd.final_report_days
+    )
+
+
+def award_number(now: datetime) -> str:
+    return f"L2G-{now.year}-A{next_number(f'award-{now.year}'):04d}"
+
+
+def committed_total(rnd: Round) -> Any:
+    from workflows.award import COMMITTED_STATES
+
+    return db.session.scalar(
+        select(func.coalesce(func.sum(Award.amount), 0)).where(
+            Award.round_id == rnd.id, Award.state.in_(COMMITTED_STATES)
+        )
+    )
+
+
+def record_acceptance(award: Award, ctx: Any) -> None:
+    """The authorized official's acceptance, and the impact reports the award now owes."""
+    data = ctx.data or {}
+    award.accepted_by_id = ctx.actor.id
+    award.accepted_name = str(data["name"]).strip()
+    award.accepted_title = str(data["title"]).strip()
+    award.responded_at = ctx.now
+    create_reports(award)
+
+
+def create_reports(award: Award) -> list[ImpactReport]:
+    existing = db.session.scalar(
+        select(func.count(ImpactReport.id)).where(ImpactReport.award_id == award.id)
+    )
+    if existing:
+        return []
+    reports = [
+        ImpactReport(
+            award_id=award.id,
+            organization_id=award.organization_id,
+            kind=entry.kind,
+            title=entry.title,
+            period_start=entry.period_start,
+            period_end=entry.period_end,
+            due_on=entry.due,
+        )
+        for entry in schedule_for(award)
+    ]
+    db.session.add_all(reports)
+    return reports
+
+
+def unaccepted_report_count(award: Award) -> int:
+    return (
+        db.session.scalar(
+            select(func.count(ImpactReport.id)).where(
+                ImpactReport.award_id == award.id, ImpactReport.state != "accepted"
+            )
+        )
+        or 0
+    )
+
+
+def letter_data(award: Award, letter_date: date) -> Any:
+    """Everything the letter shows, gathered from the award, its application and its round."""
+    from reports.letters import LetterData, ScheduledReport
+
+    application = award.application
+    org = award.organization
+    officer = award.offered_by
+    return LetterData(
+        letter_date=letter_date,
+        organization_legal_name=org.legal_name,
+        authorized_official_name=org.official_name or "Authorized official",
+        authorized_official_title=org.official_title or "Authorized official",
+        street_address=org.street or "Address on file",
+        city=org.city or "City on file",
+        state=org.state_code,
+        zip_code=org.zip_code if org.zip_code else "00000",
+        award_number=award.number,
+        application_reference=application.reference or "",
+        project_title=application.display_title,
+        amount=award.amount,
+        period_start=award.start_date,
+        period_end=award.end_date,
+        reporting_schedule=tuple(
+            ScheduledReport(
+                kind=e.kind,
+                title=e.title,
+                period_start=e.period_start,
+                period_end=e.period_end,
+                due=e.due,
+            )
+            for e in schedule_for(award)
+        ),
+        conditions=tuple(award.conditions),
+        acceptance_deadline=award.acceptance_deadline,
+        time_zone=award.round.timezone,
+        signing_officer_name=(officer.display_name if officer else "Program Officer"),
+        signing_officer_title="Program Officer, Office of City and State Diplomacy",
+    )
+
+
+def render_letter(award: Award) -> AwardLetter:
+    """Render and store a new version of the award's letter, or return the latest one when it
+    was made from the same data with the same template (a job run twice makes one letter)."""
+    from reports.letters import TEMPLATE_VERSION, data_checksum, render_letter_pdf
+
+    data = letter_data(award, award.offered_at.astimezone(award.round.zone).date())
+    checksum = data_checksum(data)
+    latest = award.latest_letter
+    if latest and latest.data_checksum == checksum and latest.template_version == TEMPLATE_VERSION:
+        return latest
+    pdf = render_letter_pdf(data)
+    key = storage().save(pdf, prefix=f"awards/{award.id}/letters", suffix=".pdf")
+    letter = AwardLetter(
+        award_id=award.id,
+        version_no=(latest.version_no + 1) if latest else 1,
+        storage_key=key,
+        template_version=TEMPLATE_VERSION,
+        data_checksum=checksum,
+        sha256=sha256(pdf),
+        size_bytes=len(pdf),
+    )
+    db.session.add(letter)
+    db.session.flush()
+    return letter

@@ -1,0 +1,97 @@
+"""The impact report lifecycle: scheduled → submitted → accepted | changes_requested → submitted.
+
+"Due soon" and "overdue" are computed from the due date, never stored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workflows.common import comment_given
+from workflows.engine import FireContext, Lifecycle, State, Transition
+
+STATES = (
+    State("scheduled", "Scheduled"),
+    State("submitted", "Submitted"),
+    State("changes_requested", "Changes requested"),
+    State("accepted", "Accepted", final=True),
+)
+STATE_NAMES = tuple(s.name for s in STATES)
+
+
+def relation_to_report(report: Any, actor: Any) -> set[str]:
+    if actor.role == "applicant":
+        same = report.organization_id == actor.organization_id
+        return {"applicant"} if same else set()
+    return {actor.role}
+
+
+def required_fields_filled(report: Any, ctx: FireContext) -> str | None:
+    from app.services.impact_reports import report_problems
+
+    problems = report_problems(report)
+    return ("incomplete: " + "; ".join(problems)) if problems else None
+
+
+def award_reporting(report: Any, ctx: FireContext) -> str | None:
+    if report.award.state not in ("accepted", "active", "suspended"):
+        return f"the award is {report.award.state_title.lower()}"
+    return None
+
+
+def freeze_submission(report: Any, ctx: FireContext) -> None:
+    from app.services.impact_reports import freeze_submission as freeze
+
+    freeze(report, ctx)
+
+
+def stamp_accepted(report: Any, ctx: FireContext) -> None:
+    report.accepted_at = ctx.now
+
+
+LIFECYCLE = Lifecycle(
+    name="impact_report",
+    model=lambda: __import__("app.models.impact_report", fromlist=["ImpactReport"]).ImpactReport,
+    states=STATES,
+    initial="scheduled",
+    relation=relation_to_report,
+    guards={
+        "required_fields_filled": required_fields_filled,
+        "award_reporting": award_reporting,
+        "comment_given": comment_given,
+    },
+    actions={"freeze_submission": freeze_submission, "stamp_accepted": stamp_accepted},
+    transitions=(
+        Transition(
+            "submit",
+            "Submit the report",
+            ("scheduled", "changes_requested"),
+            "submitted",
+            frozenset({"applicant"}),
+            guards=("award_reporting", "required_fields_filled"),
+            actions=("freeze_submission",),
+            effects=("send_report_status_email",),
+        ),
+        Transition(
+            "accept",
+            "Accept the report",
+            ("submitted",),
+            "accepted",
+            frozenset({"officer"}),
+            actions=("stamp_accepted",),
+            effects=("send_report_status_email", "close_award_if_complete"),
+            asks_comment=True,
+        ),
+        Transition(
+            "request_changes",
+            "Request changes",
+            ("submitted",),
+            "changes_requested",
+            frozenset({"officer"}),
+            guards=("comment_given",),
+            effects=("send_report_status_email",),
+            style="secondary",
+            asks_comment=True,
+        ),
+    ),
+)
