@@ -29,7 +29,8 @@ class Award(db.Model):
         # Accepting records who accepted, as whom, and when.
         CheckConstraint(
             "state NOT IN ('accepted', 'active', 'suspended', 'closed') OR "
-            "(accepted_by_id IS NOT NULL AND accepted_name IS NOT NULL AND responded_at IS NOT NULL)",
+            "(accepted_by_id IS NOT NULL AND accepted_name IS NOT NULL "
+            "AND responded_at IS NOT NULL)",
             name="acceptance_recorded",
         ),
     )
