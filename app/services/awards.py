@@ -50,7 +50,7 @@ def reporting_schedule(
     start: date, end: date, interval_months: int = 6, final_days: int = 120
 ) -> list[ScheduleEntry]:
     """Interim progress reports every `interval_months` (due 30 days after each period), and a
-    final report over the whole period due `final_days` after its end."""
+    final report for the rest of the period, due `final_days` after its end."""
     entries: list[ScheduleEntry] = []
     period_start = start
     n = 1
@@ -69,8 +69,10 @@ def reporting_schedule(
         )
         period_start = period_end + timedelta(days=1)
         n += 1
+    # The final report measures the last stretch (its narrative covers the whole award), so
+    # the indicator values of all of an award's reports add up to its totals.
     entries.append(
-        ScheduleEntry("final", "Final report", start, end, end + timedelta(days=final_days))
+        ScheduleEntry("final", "Final report", period_start, end, end + timedelta(days=final_days))
     )
     return entries
 
