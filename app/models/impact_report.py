@@ -52,6 +52,7 @@ class ImpactReport(db.Model):
     submissions: Mapped[list[ReportSubmission]] = relationship(
         order_by="ReportSubmission.number", back_populates="report"
     )
+    attachments: Mapped[list[ReportAttachment]] = relationship(order_by="ReportAttachment.id")
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -255,3 +255,44 @@ def send_reminders(now: datetime) -> int:
             )
             sent += 1
     return sent
+
+
+def add_attachment(report: ImpactReport, filename: str, data: bytes, user: Any) -> Any:
+    """A PDF attachment, checked by content and size like a letter of support."""
+    from flask import current_app
+
+    from app.models.impact_report import ReportAttachment
+    from app.services.applications import UploadRejected, is_pdf, safe_filename
+    from app.storage import sha256, storage
+
+    if report.state not in OPEN_STATES:
+        raise ReportLocked("attachments can change only while the report is open")
+    limit = current_app.config["MAX_UPLOAD_BYTES"]
+    if not data:
+        raise UploadRejected("the file is empty")
+    if len(data) > limit:
+        raise UploadRejected(f"the file is larger than {limit // (1024 * 1024)} MB")
+    if not is_pdf(data):
+        raise UploadRejected("the file is not a PDF (its content was checked, not its name)")
+    key = storage().save(data, prefix=f"reports/{report.id}", suffix=".pdf")
+    attachment = ReportAttachment(
+        report_id=report.id,
+        filename=safe_filename(filename),
+        storage_key=key,
+        size_bytes=len(data),
+        sha256=sha256(data),
+        uploaded_by_id=user.id,
+    )
+    db.session.add(attachment)
+    db.session.flush()
+    return attachment
+
+
+def targets_for(report: ImpactReport) -> dict[str, Any]:
+    """The application's baselines and targets, which the report form shows beside each value."""
+    from app.models.application import ImpactTarget
+
+    rows = db.session.scalars(
+        select(ImpactTarget).where(ImpactTarget.application_id == report.award.application_id)
+    ).all()
+    return {t.indicator: t for t in rows}
