@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, g
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, event, select, text
 
@@ -73,6 +73,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
         "LOGIN_LOCK_MINUTES": 15,
     }
     application = create_app(overrides)
+    application.test_client_class = SignedInByCookieClient
     with application.app_context():
         db.drop_all()
         db.create_all()
@@ -134,6 +135,15 @@ def _start_worker(application: Flask, instance: Path) -> Worker:
     if worker.poll() is not None:
         raise RuntimeError("the rq worker did not start: " + (instance / "worker.log").read_text())
     return worker
+
+
+class SignedInByCookieClient(FlaskClient):
+    """Each test keeps one app context across its requests, and Flask-Login caches the signed-in
+    user in that context's `g`: forget it before every request so the session cookie decides."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        g.pop("_login_user", None)
+        return super().open(*args, **kwargs)
 
 
 @pytest.fixture(autouse=True)

@@ -75,7 +75,7 @@ class ReportSubmission(db.Model):
     report_id: Mapped[int] = mapped_column(ForeignKey("impact_reports.id"))
     number: Mapped[int]
     content: Mapped[dict[str, Any]] = mapped_column(JSON)
-    submitted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: system
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     report: Mapped[ImpactReport] = relationship(back_populates="submissions")
