@@ -48,8 +48,12 @@ def reports_of(award: Award) -> list[ImpactReport]:
 
 
 def fill(report: ImpactReport, **indicators: Any) -> None:
-    values = {"indicators": {**FULL, **indicators}, "accomplishments": "Signed two MOUs.",
-              "challenges": "Travel delays.", "next_period_plans": "Host a delegation."}  # fmt: skip
+    values = {
+        "indicators": {**FULL, **indicators},
+        "accomplishments": "Signed two MOUs.",
+        "challenges": "Travel delays.",
+        "next_period_plans": "Host a delegation.",
+    }
     svc.save_draft(report, values, report.version)
     commit()
 
@@ -323,8 +327,13 @@ def test_available_explains_why_a_report_cannot_be_submitted(
 
 def _form(report: ImpactReport, **overrides: Any) -> dict[str, Any]:
     data = {f"ind_{code}": str(value) for code, value in FULL.items()}
-    data.update(version=str(report.version), accomplishments="Done.", challenges="Few.",
-                next_period_plans="More.", save="Save draft")  # fmt: skip
+    data.update(
+        version=str(report.version),
+        accomplishments="Done.",
+        challenges="Few.",
+        next_period_plans="More.",
+        save="Save draft",
+    )
     data.update(overrides)
     return data
 
