@@ -121,6 +121,9 @@ def _start_worker(application: Flask, instance: Path) -> Worker:
             "rq.cli",
             "worker",
             "--with-scheduler",
+            # One process that keeps its app between jobs, instead of a fork per job.
+            "--worker-class",
+            "rq.worker.SimpleWorker",
             "--url",
             application.config["REDIS_URL"],
             QUEUE,
