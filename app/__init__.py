@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask, abort, render_template, request
 from flask_wtf.csrf import CSRFError
 
 from app.config import load_config
@@ -56,6 +56,15 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     register_commands(app)
 
+    @app.before_request
+    def refuse_nul_characters() -> None:
+        # Nobody types a NUL character, and PostgreSQL cannot hold one in a text column: a form
+        # or query string carrying one failed deep in a query (a 500). Refuse it up front.
+        for values in (request.args, request.form):
+            for key, value in values.items(multi=True):
+                if "\x00" in key or "\x00" in value:
+                    abort(400)
+
     @app.after_request
     def security_headers(response: Any) -> Any:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -82,13 +91,15 @@ def _register_template_helpers(app: Flask) -> None:
         moment=formatting.moment,
     )
     from app.countries import country_name
-    from app.domain import BUDGET_CATEGORIES
+    from app.domain import BUDGET_CATEGORIES, INDICATORS, PRIORITY_AREAS
 
     app.jinja_env.globals.update(
         time_left=formatting.time_left,
         utcnow=utcnow,
         country_names=lambda codes: [country_name(c) for c in codes or []],
         budget_categories=BUDGET_CATEGORIES,
+        indicator_titles=INDICATORS,
+        priority_titles=PRIORITY_AREAS,
     )
 
 

@@ -28,6 +28,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.countries import country_choices
 from app.domain import INDICATORS, PARTNER_TYPES, PRIORITY_AREAS
+from forms import FiniteDecimalField, options
 
 EXTRA_ROWS = 3  # blank rows offered under the filled ones: adding a row needs no JavaScript
 MONEY = dict(places=2, rounding=None)
@@ -56,7 +57,7 @@ class ProjectForm(VersionedForm):
         description="At most 250 words: what you will do, with whom, and what will change.",
     )
     priority_areas = MultiCheckboxField(
-        "Priority areas (one to three)", choices=list(PRIORITY_AREAS.items())
+        "Priority areas (one to three)", choices=options(PRIORITY_AREAS.items())
     )
     partner_countries = SelectMultipleField(
         "Partner countries",
@@ -76,11 +77,11 @@ class ProjectForm(VersionedForm):
 
     def __init__(self, *args: Any, offered_areas: list[str] | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.partner_countries.choices = country_choices()
+        self.partner_countries.choices = options(country_choices())
         if offered_areas is not None:
-            self.priority_areas.choices = [
+            self.priority_areas.choices = options(
                 (a, PRIORITY_AREAS[a]) for a in offered_areas if a in PRIORITY_AREAS
-            ]
+            )
 
     def validate_priority_areas(self, field: MultiCheckboxField) -> None:
         if len(field.data or []) > 3:
@@ -108,10 +109,38 @@ class NarrativeForm(VersionedForm):
     )
 
 
-class PartnerRow(Form):
+class RowForm(Form):
+    """A repeatable row whose fields depend on each other (fill all of them, or none).
+
+    Those checks run after the fields' own validation, not as `validate_<field>` methods: a
+    field's Optional() stops its validation chain, inline validators included, so those never ran
+    on the empty field they were meant to catch (a half-filled partner row reached the database).
+    """
+
+    def is_blank(self) -> bool:
+        raise NotImplementedError
+
+    def row_problems(self) -> list[tuple[Any, str]]:
+        """(field, message) for each field a filled row still needs."""
+        raise NotImplementedError
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.remove.data or self.is_blank():
+            return valid
+        for field, message in self.row_problems():
+            if not field.errors:
+                field.errors.append(message)
+                valid = False
+        return valid
+
+
+class PartnerRow(RowForm):
     name = StringField("Partner name", validators=[Optional(), Length(max=200)])
     kind = SelectField(
-        "Type", choices=[("", "- Select -"), *PARTNER_TYPES.items()], validators=[Optional()]
+        "Type",
+        choices=options([("", "- Select -"), *PARTNER_TYPES.items()]),
+        validators=[Optional()],
     )
     role = StringField("Role in the project", validators=[Optional(), Length(max=2000)])
     remove = BooleanField("Remove this partner")
@@ -123,17 +152,16 @@ class PartnerRow(Form):
             and not (self.role.data or "").strip()
         )
 
-    def validate_name(self, field: StringField) -> None:
-        if not self.remove.data and not self.is_blank() and not (field.data or "").strip():
-            raise ValidationError("Enter the partner's name, or clear the row.")
-
-    def validate_kind(self, field: SelectField) -> None:
-        if not self.remove.data and not self.is_blank() and not field.data:
-            raise ValidationError("Choose the partner's type.")
-
-    def validate_role(self, field: StringField) -> None:
-        if not self.remove.data and not self.is_blank() and not (field.data or "").strip():
-            raise ValidationError("Describe the partner's role.")
+    def row_problems(self) -> list[tuple[Any, str]]:
+        return [
+            (field, message)
+            for field, message in (
+                (self.name, "Enter the partner's name, or clear the row."),
+                (self.kind, "Choose the partner's type."),
+                (self.role, "Describe the partner's role."),
+            )
+            if not (field.data or "").strip()
+        ]
 
 
 class PartnersForm(VersionedForm):
@@ -141,7 +169,7 @@ class PartnersForm(VersionedForm):
 
 
 def _money_field(label: str) -> DecimalField:
-    return DecimalField(
+    return FiniteDecimalField(
         label,
         validators=[
             Optional(),
@@ -166,54 +194,58 @@ class BudgetForm(VersionedForm):
     lines = FieldList(FormField(BudgetRow))
 
 
-class MilestoneRow(Form):
+class MilestoneRow(RowForm):
     due_on = DateField("Date", validators=[Optional()])
     description = StringField("Milestone", validators=[Optional(), Length(max=2000)])
     remove = BooleanField("Remove this milestone")
 
-    def validate_due_on(self, field: DateField) -> None:
-        if not self.remove.data and (self.description.data or "").strip() and not field.data:
-            raise ValidationError("Enter the milestone's date, like 2027-09-30.")
+    def is_blank(self) -> bool:
+        typed = (self.due_on.raw_data or [""])[0].strip()
+        return not typed and not (self.description.data or "").strip()
 
-    def validate_description(self, field: StringField) -> None:
-        if not self.remove.data and self.due_on.data and not (field.data or "").strip():
-            raise ValidationError("Describe the milestone, or clear its date.")
+    def row_problems(self) -> list[tuple[Any, str]]:
+        problems: list[tuple[Any, str]] = []
+        if self.due_on.data is None:
+            problems.append((self.due_on, "Enter the milestone's date, like 2027-09-30."))
+        if not (self.description.data or "").strip():
+            problems.append((self.description, "Describe the milestone, or clear its date."))
+        return problems
 
 
 class MilestonesForm(VersionedForm):
     milestones = FieldList(FormField(MilestoneRow), min_entries=1)
 
 
-class TargetRow(Form):
+# A target is stored as NUMERIC(16, 2): anything larger overflowed in the database (a 500).
+TARGET_CHECKS = [
+    Optional(),
+    NumberRange(min=0, message="Enter zero or more."),
+    NumberRange(max=Decimal("1000000000000"), message="Enter at most 1,000,000,000,000."),
+]
+
+
+class TargetRow(RowForm):
     indicator = SelectField(
-        "Indicator", choices=[("", "- Select -"), *INDICATORS.items()], validators=[Optional()]
+        "Indicator",
+        choices=options([("", "- Select -"), *INDICATORS.items()]),
+        validators=[Optional()],
     )
-    baseline = DecimalField(
-        "Baseline",
-        validators=[Optional(), NumberRange(min=0, message="Enter zero or more.")],
-        places=2,
-    )
-    target = DecimalField(
-        "Target",
-        validators=[Optional(), NumberRange(min=0, message="Enter zero or more.")],
-        places=2,
-    )
+    baseline = FiniteDecimalField("Baseline", validators=TARGET_CHECKS, places=2)
+    target = FiniteDecimalField("Target", validators=TARGET_CHECKS, places=2)
     remove = BooleanField("Remove this target")
 
     def is_blank(self) -> bool:
         return not self.indicator.data and self.baseline.data is None and self.target.data is None
 
-    def validate_indicator(self, field: SelectField) -> None:
-        if not self.remove.data and not self.is_blank() and not field.data:
-            raise ValidationError("Choose an indicator.")
-
-    def validate_baseline(self, field: DecimalField) -> None:
-        if not self.remove.data and not self.is_blank() and field.data is None and not field.errors:
-            raise ValidationError("Enter the baseline (0 if none).")
-
-    def validate_target(self, field: DecimalField) -> None:
-        if not self.remove.data and not self.is_blank() and field.data is None and not field.errors:
-            raise ValidationError("Enter the target.")
+    def row_problems(self) -> list[tuple[Any, str]]:
+        problems: list[tuple[Any, str]] = []
+        if not self.indicator.data:
+            problems.append((self.indicator, "Choose an indicator."))
+        if self.baseline.data is None:
+            problems.append((self.baseline, "Enter the baseline (0 if none)."))
+        if self.target.data is None:
+            problems.append((self.target, "Enter the target."))
+        return problems
 
 
 class TargetsForm(VersionedForm):

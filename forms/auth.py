@@ -8,6 +8,7 @@ from wtforms.validators import Email, EqualTo, InputRequired, Length, NumberRang
 
 from app.domain import GOVERNMENT_TYPES, ROLES, US_STATES
 from app.services.accounts import MIN_PASSWORD_LENGTH
+from forms import options
 
 REQUIRED = "This field is required."
 
@@ -38,13 +39,15 @@ class OrganizationForm(FlaskForm):
     )
     government_type = SelectField(
         "Government type",
-        choices=[("", "- Select -"), *GOVERNMENT_TYPES.items()],
+        choices=options([("", "- Select -"), *GOVERNMENT_TYPES.items()]),
         validators=[InputRequired("Choose the type of government.")],
     )
     state_code = SelectField(
         "State or territory",
-        choices=[("", "- Select -")]
-        + [(k, f"{v} ({k})") for k, v in sorted(US_STATES.items(), key=lambda kv: kv[1])],
+        choices=options(
+            [("", "- Select -")]
+            + [(k, f"{v} ({k})") for k, v in sorted(US_STATES.items(), key=lambda kv: kv[1])]
+        ),
         validators=[InputRequired("Choose the state or territory.")],
     )
     population = IntegerField(
@@ -149,7 +152,9 @@ class InviteForm(FlaskForm):
             Email("Enter an email address like name@agency.gov."),
         ],
     )
-    role = SelectField("Role", choices=[(k, v) for k, v in ROLES.items() if k != "applicant"])
+    role = SelectField(
+        "Role", choices=options((k, v) for k, v in ROLES.items() if k != "applicant")
+    )
     submit = SubmitField("Send invitation")
 
 

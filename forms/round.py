@@ -21,6 +21,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
 
 from app.domain import GOVERNMENT_TYPES, PRIORITY_AREAS
+from forms import FiniteDecimalField, options
 from forms.application import MultiCheckboxField
 
 US_ZONES = [
@@ -39,7 +40,7 @@ US_ZONES = [
 
 
 def _money(label: str) -> DecimalField:
-    return DecimalField(
+    return FiniteDecimalField(
         label,
         places=2,
         validators=[
@@ -54,7 +55,7 @@ class RoundForm(FlaskForm):
     title = StringField("Title", validators=[InputRequired("Enter a title."), Length(max=200)])
     description = TextAreaField("Description", validators=[Length(max=20000)])
     timezone = SelectField(
-        "Time zone of the round", choices=[(z, z.replace("_", " ")) for z in US_ZONES]
+        "Time zone of the round", choices=options((z, z.replace("_", " ")) for z in US_ZONES)
     )
     opens_at = DateTimeLocalField(
         "Opens",
@@ -73,12 +74,12 @@ class RoundForm(FlaskForm):
     max_award = _money("Maximum award")
     eligible_government_types = MultiCheckboxField(
         "Eligible government types",
-        choices=list(GOVERNMENT_TYPES.items()),
+        choices=options(GOVERNMENT_TYPES.items()),
         validators=[InputRequired("Choose at least one government type.")],
     )
     priority_areas = MultiCheckboxField(
         "Priority areas offered",
-        choices=list(PRIORITY_AREAS.items()),
+        choices=options(PRIORITY_AREAS.items()),
         validators=[InputRequired("Choose at least one priority area.")],
     )
     reviewers_per_application = IntegerField(

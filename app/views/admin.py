@@ -23,7 +23,8 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 def users() -> str | Response:
     form = InviteForm()
     if current_user.role != "admin":
-        form.role.choices = [c for c in form.role.choices if c[0] != "admin"]
+        # A choice is a SelectChoice or a tuple; either iterates from its value.
+        form.role.choices = [c for c in form.role.choices if next(iter(c)) != "admin"]
     if form.validate_on_submit():
         try:
             invitation, _token = invite(form.email.data, form.role.data, current_user, utcnow())

@@ -28,9 +28,13 @@ ORGANIZATION_FIELDS = (
 
 def _safe_next(target: str | None) -> str | None:
     # Only same-site paths: never redirect a sign-in to another host.
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return None
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    # Browsers drop tabs and newlines from a URL and read "\" as "/": "/\t/evil.example" and
+    # "/\\evil.example" both lead to evil.example.
+    if "\\" in target or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+        return None
+    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
