@@ -106,7 +106,8 @@ def dispatch(ids: list[int] | None = None) -> int:
             queue.enqueue(
                 run_outbox_job,
                 job_id,
-                job_id=f"l2g-outbox-{job_id}",
+                # Named by queue too: deployments (and test runs) sharing a Redis never meet.
+                job_id=f"{queue.name}-outbox-{job_id}",
                 retry=Retry(max=3, interval=[5, 30, 120]),
                 failure_ttl=7 * 24 * 3600,
             )

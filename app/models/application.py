@@ -24,9 +24,11 @@ class Application(db.Model):
     __tablename__ = "applications"
     __table_args__ = (
         CheckConstraint(state_check("state", STATE_NAMES), name="state"),
-        # A submitted application always carries its reference number.
+        # A submitted application always carries its reference number (a draft withdrawn before
+        # it was ever submitted has none).
         CheckConstraint(
-            "state = 'draft' OR reference IS NOT NULL", name="reference_when_submitted"
+            "state IN ('draft', 'withdrawn') OR reference IS NOT NULL",
+            name="reference_when_submitted",
         ),
         Index("ix_applications_round_state", "round_id", "state"),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -94,7 +95,7 @@ def authenticate(email: str, password: str, now: datetime) -> SignIn:
     if user is None:
         return refused
     if user.locked_until and user.locked_until > now:
-        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
+        minutes = max(1, math.ceil((user.locked_until - now).total_seconds() / 60))
         return SignIn(None, f"Too many failed attempts. Try again in {minutes} minute(s).")
     if not user.check_password(password):
         user.failed_logins += 1

@@ -193,7 +193,7 @@ def add_letter(
         raise UploadRejected("the file is not a PDF (its content was checked, not its name)")
     key = storage().save(data, prefix=f"applications/{application.id}/letters", suffix=".pdf")
     letter = SupportLetter(
-        filename=_safe_filename(filename),
+        filename=safe_filename(filename),
         storage_key=key,
         size_bytes=len(data),
         sha256=sha256(data),
@@ -214,7 +214,7 @@ def remove_letter(application: Application, letter_id: int, expected_version: in
     storage().delete(letter.storage_key)
 
 
-def _safe_filename(name: str) -> str:
+def safe_filename(name: str) -> str:
     base = re.sub(r"[^A-Za-z0-9._ -]", "_", (name or "letter.pdf").rsplit("/", 1)[-1]).strip()
     return (base or "letter.pdf")[:200]
 
@@ -300,7 +300,7 @@ def incomplete_sections(application: Application) -> list[str]:
 def assign_reference_number(application: Application, now: datetime) -> None:
     application.submitted_at = now
     if application.reference is None:  # returned for changes and submitted again: keep it
-        year = now.year
+        year = application.round.local(now).year  # the year where the round is run
         application.reference = f"L2G-{year}-{next_number(f'application-{year}'):04d}"
 
 

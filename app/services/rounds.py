@@ -104,9 +104,9 @@ def open_rounds(now: datetime) -> list[Round]:
 
 
 def rounds_past_deadline(now: datetime) -> list[Round]:
-    return list(
-        db.session.scalars(select(Round).where(Round.state == "open", Round.closes_at < now))
-    )
+    # To the second, as submissions are: within 17:00:00 a 17:00:00 deadline has not passed.
+    past = Round.closes_at < now.replace(microsecond=0)
+    return list(db.session.scalars(select(Round).where(Round.state == "open", past)))
 
 
 def money(value: Decimal | None) -> Decimal:

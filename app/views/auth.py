@@ -7,7 +7,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from app.clock import utcnow
-from app.jobs import commit
+from app.jobs import commit, rollback
 from app.services import accounts
 from forms.auth import InvitationAcceptForm, LoginForm, PasswordChangeForm, RegistrationForm
 
@@ -73,6 +73,7 @@ def register() -> str | Response:
                 {"email": form.email.data, "password": form.password.data, "name": form.name.data},
             )
         except accounts.AccountError as exc:
+            rollback()
             getattr(form, exc.field or "email").errors.append(str(exc))
         else:
             commit()

@@ -164,7 +164,7 @@ def upgrade():
     sa.Column('sustainability', sa.Text(), nullable=False),
     sa.Column('requested_amount', sa.Numeric(precision=14, scale=2), nullable=False),
     sa.Column('cost_share_amount', sa.Numeric(precision=14, scale=2), nullable=False),
-    sa.CheckConstraint("state = 'draft' OR reference IS NOT NULL", name=op.f('ck_applications_reference_when_submitted')),
+    sa.CheckConstraint("state IN ('draft', 'withdrawn') OR reference IS NOT NULL", name=op.f('ck_applications_reference_when_submitted')),
     sa.CheckConstraint("state IN ('draft', 'submitted', 'eligible', 'ineligible', 'in_review', 'scored', 'awarded', 'waitlisted', 'declined', 'withdrawn')", name=op.f('ck_applications_state')),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_applications_created_by_id_users')),
     sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_applications_organization_id_organizations')),
