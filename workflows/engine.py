@@ -251,12 +251,13 @@ def fire(
 
     model = lifecycle.model()
     if db.session.get_bind().dialect.name == "postgresql" and entity.id is not None:
+        # Reading the locked row refreshes the entity, so role and guards see what was committed.
         db.session.execute(
             select(model)
             .where(model.id == entity.id)
             .with_for_update()
             .execution_options(populate_existing=True)
-        )
+        ).scalar_one()
     comment = (comment or "").strip() or None
     ctx = FireContext(actor=actor, comment=comment, data=data or {}, now=now or utcnow())
     try:
