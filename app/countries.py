@@ -1,13 +1,14 @@
 """Partner countries and the State Department regional bureau each belongs to.
 
 COUNTRIES maps an ISO 3166-1 alpha-2 code to the English name and the code of the regional bureau
-(see ``app.domain.REGIONS``).  It covers every sovereign state except the United States, plus
-Taiwan, Hong Kong, Kosovo (the user-assigned code XK) and the Palestinian territories.  The bureau
-split follows the Department's own lists: sub-Saharan Africa including Sudan, Djibouti and
-Mauritania is AF; North Africa, the Gulf, Israel, the Palestinian territories and Iran are NEA;
-India, its neighbours and the five Central Asian republics are SCA; Russia, Türkiye, the Caucasus and
-all of Europe are EUR; China, Mongolia, the Koreas, Japan, Southeast Asia and Oceania are EAP; and
-Canada, Mexico, Central and South America and the Caribbean are WHA.
+(see ``app.domain.REGIONS``).
+It covers every sovereign state except the United States, plus Taiwan, Hong Kong, Kosovo (the
+user-assigned code XK) and the Palestinian territories.  The bureau split follows the Department's
+own lists: sub-Saharan Africa, including Sudan, Djibouti and Mauritania, is AF; North Africa, the
+Gulf, Israel, the Palestinian territories and Iran are NEA; India, its neighbours and the five
+Central Asian republics are SCA; Russia, Türkiye, the Caucasus and all of Europe are EUR; China,
+Mongolia, the Koreas, Japan, Southeast Asia and Oceania are EAP; Canada, Mexico, Central and South
+America and the Caribbean are WHA.
 """
 
 from __future__ import annotations

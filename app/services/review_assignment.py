@@ -44,14 +44,16 @@ def assignable_applications(rnd: Round) -> list[Application]:
 
 
 def reviewer_pool() -> list[tuple[User, ReviewerProfile | None]]:
-    return list(
-        db.session.execute(
+    # Rows unpack as tuples (Result.tuples() is deprecated in SQLAlchemy 2.1).
+    return [
+        (user, profile)
+        for user, profile in db.session.execute(
             select(User, ReviewerProfile)
             .outerjoin(ReviewerProfile, ReviewerProfile.user_id == User.id)
             .where(User.role == "reviewer", User.is_active_account.is_(True))
             .order_by(User.id)
-        ).tuples()
-    )
+        )
+    ]
 
 
 def _item(application: Application) -> ApplicationItem:
@@ -82,13 +84,14 @@ class Proposal:
 
 
 def existing_pairs(rnd: Round) -> set[tuple[int, int]]:
-    return set(
-        db.session.execute(
+    return {
+        (reviewer_id, application_id)
+        for reviewer_id, application_id in db.session.execute(
             select(Review.reviewer_id, Review.application_id)
             .join(Application, Review.application_id == Application.id)
             .where(Application.round_id == rnd.id, Review.state.in_(ACTIVE_REVIEW_STATES))
-        ).tuples()
-    )
+        )
+    }
 
 
 def propose(rnd: Round, min_load: int, max_load: int | None) -> Proposal:

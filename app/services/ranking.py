@@ -1,0 +1,514 @@
+"""The officer's view of a round's review: scores, the ranking, and how far the reviews are.
+
+Every function here runs a fixed number of queries, whatever the number of applications,
+reviewers or reviews: one query loads all of a round's submitted reviews, one its criteria, one
+the applications with their organizations and one their priority areas; the counts of the
+progress dashboard are grouped in SQL. The arithmetic is app.services.scoring's.
+
+Lower is better throughout, as on the NIH scale (1 exceptional … 9 poor).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import and_, case, func, select
+
+from app.domain import GOVERNMENT_TYPES, PRIORITY_AREAS
+from app.extensions import db
+from app.models.application import Application, ApplicationPriorityArea
+from app.models.review import ACTIVE_REVIEW_STATES, Conflict, Review
+from app.models.round import Round, RubricCriterion
+from app.models.user import Organization, User
+from app.services import scoring
+
+OPEN_STATES = ("assigned", "in_progress")
+# Applications that have been (or are being) scored: ranked once a review of theirs is in.
+RANKED_STATES = ("in_review", "scored", "awarded", "waitlisted", "declined")
+
+# ---------------------------------------------------------------------------------------------
+# Scores and the ranking
+
+
+@dataclass(frozen=True)
+class CriterionInfo:
+    id: int
+    title: str
+    kind: str
+    weight: Decimal
+
+
+@dataclass
+class ApplicationScore:
+    """One application's scores in its round. Raw scores are always kept beside calibrated ones."""
+
+    application_id: int
+    reference: str | None
+    title: str
+    state: str
+    organization_name: str
+    government_type: str
+    state_code: str
+    requested_amount: Decimal
+    priority_areas: tuple[str, ...]
+    overall_scores: tuple[int, ...]  # every submitted review's overall impact score
+    raw: float  # mean overall impact, 1 to 9
+    nih: int  # raw times 10 rounded half up, 10 to 90
+    criterion_means: dict[int, float | None]  # mean score per criterion scored 1 to 9
+    criterion_score: float | None  # mean of the reviews' weighted criterion scores
+    sufficiency: dict[int, tuple[int, int]]  # per sufficiency criterion: (sufficient, judged)
+    calibrated: float
+    spread: float  # max - min of the overall scores
+    stdev: float  # their sample standard deviation
+    disagreement: bool
+    percentile: float = 0.0
+    rank: int = 0
+
+    @property
+    def best_count(self) -> int:
+        """Reviews giving the best score, 1 (ties go to more 1s, then more 2s, ...)."""
+        return sum(1 for s in self.overall_scores if s == scoring.BEST_SCORE)
+
+    percentile: float = 0.0
+    rank: int = 0
+
+    @property
+    def n_reviews(self) -> int:
+        return len(self.overall_scores)
+
+    @property
+    def flags(self) -> list[str]:
+        out = []
+        if self.disagreement:
+            out.append(f"Disagreement (spread {self.spread:g}, SD {self.stdev:.2f})")
+        if self.state == "in_review":
+            out.append("Review still open")
+        return out
+
+    @property
+    def government_type_title(self) -> str:
+        return GOVERNMENT_TYPES.get(self.government_type, self.government_type)
+
+    @property
+    def priority_area_titles(self) -> list[str]:
+        return [PRIORITY_AREAS.get(a, a) for a in self.priority_areas]
+
+
+@dataclass
+class RoundScores:
+    criteria: list[CriterionInfo]
+    rows: list[ApplicationScore]  # in rank order, best first
+    offsets: dict[int, float] = field(default_factory=dict)  # reviewer id → harshness offset
+
+
+def round_scores(rnd: Round) -> RoundScores:
+    """Every ranked application of the round with all its scores, best first."""
+    criteria = [
+        CriterionInfo(cid, title, kind, weight)
+        for cid, title, kind, weight in db.session.execute(
+            select(
+                RubricCriterion.id,
+                RubricCriterion.title,
+                RubricCriterion.kind,
+                RubricCriterion.weight,
+            )
+            .where(RubricCriterion.round_id == rnd.id)
+            .order_by(RubricCriterion.position, RubricCriterion.id)
+        )
+    ]
+    scored_weights = {c.id: c.weight for c in criteria if c.kind == "scored"}
+    sufficiency_ids = [c.id for c in criteria if c.kind == "sufficiency"]
+    reviews = db.session.execute(
+        select(
+            Review.application_id,
+            Review.reviewer_id,
+            Review.overall_score,
+            Review.criterion_scores,
+        )
+        .join(Application, Review.application_id == Application.id)
+        .where(
+            Application.round_id == rnd.id,
+            Review.state == "submitted",
+            Review.overall_score.is_not(None),
+        )
+        .order_by(Review.id)
+    ).all()
+    calibration = scoring.calibrate(
+        scoring.ReviewScore(reviewer_id, application_id, overall)
+        for application_id, reviewer_id, overall, _ in reviews
+    )
+    by_application: dict[int, list[tuple[int, dict[str, dict[str, object]]]]] = {}
+    for application_id, _, overall, entries in reviews:
+        by_application.setdefault(application_id, []).append((int(overall), entries or {}))
+    applications = db.session.execute(
+        select(
+            Application.id,
+            Application.reference,
+            Application.title,
+            Application.state,
+            Application.requested_amount,
+            Organization.legal_name,
+            Organization.government_type,
+            Organization.state_code,
+        )
+        .join(Organization, Application.organization_id == Organization.id)
+        .where(Application.round_id == rnd.id, Application.state.in_(RANKED_STATES))
+    ).all()
+    areas: dict[int, list[str]] = {}
+    for application_id, area in db.session.execute(
+        select(ApplicationPriorityArea.application_id, ApplicationPriorityArea.area)
+        .join(Application, ApplicationPriorityArea.application_id == Application.id)
+        .where(Application.round_id == rnd.id, Application.state.in_(RANKED_STATES))
+        .order_by(ApplicationPriorityArea.application_id, ApplicationPriorityArea.area)
+    ):
+        areas.setdefault(application_id, []).append(area)
+
+    # The arithmetic below depends only on small whole numbers (1-9 scores), so in a large round
+    # the same inputs recur thousands of times: each distinct case is computed once (exact
+    # Fractions and statistics.stdev cost about a second per 10,000 applications otherwise).
+    weighted_memo: dict[tuple[tuple[int, int], ...], float | None] = {}
+    overall_memo: dict[tuple[int, ...], tuple[scoring.Disagreement, float | None]] = {}
+    rows = []
+    for aid, reference, title, state, requested, org_name, gov_type, state_code in applications:
+        scored = by_application.get(aid)
+        if not scored:
+            continue
+        overall = tuple(score for score, _ in scored)
+        criterion_values: dict[int, list[float]] = {cid: [] for cid in scored_weights}
+        weighted: list[float] = []
+        sufficiency = {cid: [0, 0] for cid in sufficiency_ids}
+        for _, entries in scored:
+            per_review: dict[int, int] = {}
+            for cid in scored_weights:
+                value = (entries.get(str(cid)) or {}).get("score")
+                if type(value) is int and scoring.BEST_SCORE <= value <= scoring.WORST_SCORE:
+                    per_review[cid] = value
+                    criterion_values[cid].append(float(value))
+            key = tuple(per_review.items())
+            if key not in weighted_memo:
+                weighted_memo[key] = scoring.criterion_score(per_review, scored_weights)
+            review_score = weighted_memo[key]
+            if review_score is not None:
+                weighted.append(review_score)
+            for cid in sufficiency_ids:
+                judged = (entries.get(str(cid)) or {}).get("sufficient")
+                if judged in (True, False):
+                    sufficiency[cid][1] += 1
+                    sufficiency[cid][0] += 1 if judged else 0
+        if overall not in overall_memo:
+            overall_memo[overall] = (
+                scoring.disagreement(overall),
+                scoring.application_raw_score(overall),
+            )
+        dis, raw = overall_memo[overall]
+        assert raw is not None
+        rows.append(
+            ApplicationScore(
+                application_id=aid,
+                reference=reference,
+                title=title or "Untitled application",
+                state=state,
+                organization_name=org_name,
+                government_type=gov_type,
+                state_code=state_code,
+                requested_amount=Decimal(requested or 0),
+                priority_areas=tuple(areas.get(aid, ())),
+                overall_scores=overall,
+                raw=raw,
+                nih=scoring.nih_score(raw),
+                criterion_means={
+                    cid: (math.fsum(v) / len(v) if v else None)
+                    for cid, v in criterion_values.items()
+                },
+                criterion_score=math.fsum(weighted) / len(weighted) if weighted else None,
+                sufficiency={cid: (s[0], s[1]) for cid, s in sufficiency.items()},
+                calibrated=calibration.calibrated.get(aid, raw),
+                spread=dis.spread,
+                stdev=dis.stdev,
+                disagreement=dis.flag,
+            )
+        )
+    by_id = {r.application_id: r for r in rows}
+    order = scoring.rank(
+        scoring.RankRow(r.application_id, r.calibrated, tuple(float(s) for s in r.overall_scores))
+        for r in rows
+    )
+    percentiles = scoring.percentiles({r.application_id: r.calibrated for r in rows})
+    ranked = []
+    for position, item in enumerate(order, start=1):
+        row = by_id[item.application_id]
+        row.rank = position
+        row.percentile = percentiles[row.application_id]
+        ranked.append(row)
+    return RoundScores(criteria, ranked, dict(calibration.offsets))
+
+
+def rank_round(rnd: Round) -> list[ApplicationScore]:
+    """The round's ranked applications, best first (what decisions build on)."""
+    return round_scores(rnd).rows
+
+
+@dataclass(frozen=True)
+class RankingFilters:
+    area: str | None = None
+    government_type: str | None = None
+    state_code: str | None = None
+
+    def admits(self, row: ApplicationScore) -> bool:
+        return (
+            (self.area is None or self.area in row.priority_areas)
+            and (self.government_type is None or row.government_type == self.government_type)
+            and (self.state_code is None or row.state_code == self.state_code)
+        )
+
+
+@dataclass(frozen=True)
+class RankingPage:
+    criteria: list[CriterionInfo]
+    rows: list[ApplicationScore]
+    total: int  # rows matching the filters
+    ranked: int  # rows in the whole ranking
+    page: int
+    pages: int
+
+
+def ranking_page(
+    rnd: Round, filters: RankingFilters, page: int = 1, per_page: int = 50
+) -> RankingPage:
+    """One page of the ranking, filtered. Ranks and percentiles stay those of the whole round."""
+    scores = round_scores(rnd)
+    matching = [r for r in scores.rows if filters.admits(r)]
+    pages = max(1, -(-len(matching) // per_page))
+    page = min(max(page, 1), pages)
+    return RankingPage(
+        scores.criteria,
+        matching[(page - 1) * per_page : page * per_page],
+        len(matching),
+        len(scores.rows),
+        page,
+        pages,
+    )
+
+
+def _text(value: str) -> str:
+    """Text a spreadsheet will not run as a formula (CSV injection)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def _number(value: float | None, places: int = 2) -> str:
+    return "" if value is None else f"{value:.{places}f}"
+
+
+def csv_rows(rnd: Round, filters: RankingFilters | None = None) -> Iterator[list[str]]:
+    """The ranking as CSV rows, header first: every score, per criterion too."""
+    scores = round_scores(rnd)
+    filters = filters or RankingFilters()
+    header = [
+        "rank",
+        "reference",
+        "title",
+        "jurisdiction",
+        "government_type",
+        "state",
+        "priority_areas",
+        "status",
+        "requested_amount",
+        "reviews",
+        "overall_scores",
+        "raw_score",
+        "nih_score",
+        "calibrated_score",
+        "percentile",
+        "weighted_criterion_score",
+        "spread",
+        "standard_deviation",
+        "disagreement",
+        "best_scores",
+    ]
+    for c in scores.criteria:
+        if c.kind == "scored":
+            header.append(f"criterion_{c.id}_mean: {c.title} (weight {c.weight.normalize()})")
+        else:
+            header.append(f"criterion_{c.id}_sufficient: {c.title}")
+    yield header
+    for r in scores.rows:
+        if not filters.admits(r):
+            continue
+        line = [
+            str(r.rank),
+            r.reference or "",
+            _text(r.title),
+            _text(r.organization_name),
+            r.government_type_title,
+            r.state_code,
+            "; ".join(r.priority_area_titles),
+            r.state,
+            f"{r.requested_amount:.2f}",
+            str(r.n_reviews),
+            " ".join(str(s) for s in r.overall_scores),
+            _number(r.raw),
+            str(r.nih),
+            _number(r.calibrated),
+            _number(r.percentile, 1),
+            _number(r.criterion_score),
+            f"{r.spread:g}",
+            _number(r.stdev),
+            "yes" if r.disagreement else "no",
+            str(r.best_count),
+        ]
+        for c in scores.criteria:
+            if c.kind == "scored":
+                line.append(_number(r.criterion_means.get(c.id)))
+            else:
+                yes, judged = r.sufficiency.get(c.id, (0, 0))
+                line.append(f"{yes}/{judged}" if judged else "")
+        yield line
+
+
+# ---------------------------------------------------------------------------------------------
+# Progress
+
+
+@dataclass(frozen=True)
+class ProgressCounts:
+    assigned: int  # active reviews: assigned, in progress or submitted (recused ones not counted)
+    submitted: int
+    overdue: int
+    recused: int = 0
+
+    @property
+    def outstanding(self) -> int:
+        return self.assigned - self.submitted
+
+    @property
+    def percent_submitted(self) -> int:
+        return round(100 * self.submitted / self.assigned) if self.assigned else 0
+
+
+@dataclass(frozen=True)
+class ReviewerProgress:
+    reviewer_id: int
+    name: str
+    email: str
+    counts: ProgressCounts
+
+
+@dataclass(frozen=True)
+class ApplicationProgress:
+    application_id: int
+    reference: str | None
+    title: str
+    state: str
+    counts: ProgressCounts
+
+
+@dataclass(frozen=True)
+class RoundProgress:
+    totals: ProgressCounts
+    reviewers: list[ReviewerProgress]
+    applications: list[ApplicationProgress]
+    application_total: int  # applications with at least one review, for paging
+
+
+def _count_columns(now: datetime) -> list[object]:
+    active = Review.state.in_(ACTIVE_REVIEW_STATES)
+    return [
+        func.coalesce(func.sum(case((active, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((Review.state == "submitted", 1), else_=0)), 0),
+        func.coalesce(
+            func.sum(
+                case(
+                    (and_(Review.state.in_(OPEN_STATES), Review.due_at < now), 1),
+                    else_=0,
+                )
+            ),
+            0,
+        ),
+        func.coalesce(func.sum(case((Review.state == "recused", 1), else_=0)), 0),
+    ]
+
+
+def _counts(row: tuple[object, ...]) -> ProgressCounts:
+    assigned, submitted, overdue, recused = (int(x or 0) for x in row)  # type: ignore[call-overload]
+    return ProgressCounts(assigned, submitted, overdue, recused)
+
+
+def round_progress(rnd: Round, now: datetime, page: int = 1, per_page: int = 50) -> RoundProgress:
+    """Reviews assigned, submitted and overdue: for the round, per reviewer, per application.
+
+    Four grouped queries; the per-application list is paged (applications with the most
+    outstanding reviews first)."""
+    in_round = Review.application_id.in_(
+        select(Application.id).where(Application.round_id == rnd.id).scalar_subquery()
+    )
+    columns = _count_columns(now)
+    totals_row = db.session.execute(
+        select(*columns, func.count(func.distinct(Review.application_id))).where(in_round)
+    ).one()
+    totals = _counts(tuple(totals_row)[:4])
+    application_total = int(totals_row[4] or 0)
+    reviewers = [
+        ReviewerProgress(rid, name or email, email, _counts(tuple(row)))
+        for rid, name, email, *row in db.session.execute(
+            select(User.id, User.name, User.email, *columns)
+            .join(Review, Review.reviewer_id == User.id)
+            .where(in_round)
+            .group_by(User.id, User.name, User.email)
+            .order_by(User.name, User.email)
+        )
+    ]
+    outstanding = columns[0] - columns[1]  # type: ignore[operator]
+    applications = [
+        ApplicationProgress(aid, reference, title or "Untitled application", state, _counts(row))
+        for aid, reference, title, state, *row in db.session.execute(
+            select(Application.id, Application.reference, Application.title, Application.state)
+            .add_columns(*columns)
+            .join(Review, Review.application_id == Application.id)
+            .where(Application.round_id == rnd.id)
+            .group_by(Application.id, Application.reference, Application.title, Application.state)
+            .order_by(outstanding.desc(), Application.reference, Application.id)
+            .limit(per_page)
+            .offset((max(page, 1) - 1) * per_page)
+        )
+    ]
+    return RoundProgress(totals, reviewers, applications, application_total)
+
+
+@dataclass(frozen=True)
+class ReviewerLoad:
+    open: int
+    submitted: int
+    conflicts: int
+
+
+def reviewer_loads(reviewer_ids: list[int]) -> dict[int, ReviewerLoad]:
+    """Open and submitted reviews and recorded conflicts of each reviewer, in two queries."""
+    if not reviewer_ids:
+        return {}
+    reviews = {
+        rid: (int(open_ or 0), int(submitted or 0))
+        for rid, open_, submitted in db.session.execute(
+            select(
+                Review.reviewer_id,
+                func.sum(case((Review.state.in_(OPEN_STATES), 1), else_=0)),
+                func.sum(case((Review.state == "submitted", 1), else_=0)),
+            )
+            .where(Review.reviewer_id.in_(reviewer_ids))
+            .group_by(Review.reviewer_id)
+        )
+    }
+    conflicts = dict(
+        db.session.execute(
+            select(Conflict.reviewer_id, func.count(Conflict.id))
+            .where(Conflict.reviewer_id.in_(reviewer_ids))
+            .group_by(Conflict.reviewer_id)
+        ).all()
+    )
+    return {
+        rid: ReviewerLoad(*reviews.get(rid, (0, 0)), int(conflicts.get(rid, 0)))
+        for rid in reviewer_ids
+    }
