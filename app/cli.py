@@ -18,6 +18,9 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(workflows_cli)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(rounds_cli)
+    app.cli.add_command(reviews_cli)
+    app.cli.add_command(awards_cli)
+    app.cli.add_command(reports_cli)
     app.cli.add_command(demo_cli)
 
 
@@ -107,6 +110,63 @@ def rounds_close_due() -> None:
     closed = close_due_rounds(utcnow())
     commit()
     click.echo(f"Closed {len(closed)} round(s).")
+
+
+@click.group("reviews", help="Review housekeeping for cron or the rq scheduler.")
+def reviews_cli() -> None:
+    pass
+
+
+@reviews_cli.command("remind")
+def reviews_remind() -> None:
+    """Email reviewers whose reviews are due within a few days or today; each reminder once."""
+    from app.services.reviews import send_reminders
+
+    sent = send_reminders(utcnow())
+    commit()
+    click.echo(f"Sent {sent} reminder(s).")
+
+
+@click.group("awards", help="Award housekeeping for cron or the rq scheduler.")
+def awards_cli() -> None:
+    pass
+
+
+@awards_cli.command("remind")
+def awards_remind() -> None:
+    """Email grantees about offered awards 14 and 3 days before the acceptance deadline; each
+    reminder once, however often this runs."""
+    from app.services.acceptance import send_acceptance_reminders
+
+    sent = send_acceptance_reminders(utcnow())
+    commit()
+    click.echo(f"Sent {sent} acceptance reminder(s).")
+
+
+@awards_cli.command("activate-due")
+def awards_activate_due() -> None:
+    """Activate accepted awards whose period of performance has started (as the system actor)."""
+    from app.services.acceptance import activate_due_awards
+
+    activated = activate_due_awards(utcnow())
+    commit()
+    click.echo(f"Activated {len(activated)} award(s).")
+
+
+@click.group("reports", help="Impact report housekeeping for cron.")
+def reports_cli() -> None:
+    pass
+
+
+@reports_cli.command("remind")
+def reports_remind() -> None:
+    """Remind grantees (and officers when overdue) of impact reports: 14 days before the due
+    date, 1 day after it, then weekly while overdue; each reminder is sent once."""
+    from app.services.impact_reports import send_reminders
+
+    sent = send_reminders(utcnow())
+    commit()
+    click.echo(f"Sent {sent} report reminder(s).")
 
 
 @click.group("demo", help="Demonstration data.")

@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 
 from app.extensions import db
 from app.models.application import Application, Partner
-from app.models.review import Conflict, Review, ReviewerProfile
+from app.models.review import CONFLICT_KINDS, Conflict, Review, ReviewerProfile
 from app.models.user import Organization, User
 
 STATE_LEVEL_TYPES = ("state", "territory")
@@ -148,7 +148,9 @@ def add_conflict(
 
 def record_recusal_conflict(review: Review, ctx: Any) -> None:
     """A recusal is a declared conflict: the reviewer is never assigned to it again."""
-    kind = (ctx.data or {}).get("conflict_kind", "other")
+    kind = (ctx.data or {}).get("conflict_kind") or "other"
+    if kind not in CONFLICT_KINDS:
+        kind = "other"
     source = "declared" if ctx.actor.role == "reviewer" else "officer"
     exists = db.session.scalar(
         select(Conflict.id).where(

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import case, func, select
+from sqlalchemy.orm import joinedload
 
+from app.domain import PRIORITY_AREAS, REGIONS
 from app.extensions import db
 from app.models.application import Application
-from app.models.review import ACTIVE_REVIEW_STATES, Review
+from app.models.review import ACTIVE_REVIEW_STATES, Review, ReviewerProfile
 from app.models.round import Round, RubricCriterion
 from app.models.user import Organization, User
 from app.services.rounds import StaleEdit
@@ -69,28 +74,45 @@ def reviewer_review(reviewer: User, application_id: int) -> Review | None:
     return review
 
 
-def review_problems(review: Review) -> list[str]:
-    """What a review still needs before it can be submitted."""
+def criterion_field(criterion_id: int, part: str) -> str:
+    """The name of a rubric criterion's form field: part is score, sufficient or explanation."""
+    return f"criterion_{criterion_id}_{part}"
+
+
+def review_field_problems(review: Review) -> list[tuple[str, str]]:
+    """What a review still needs before it can be submitted, each with the field it is about."""
     criteria: list[RubricCriterion] = review.application.round.criteria
     scores = review.criterion_scores or {}
-    problems = []
+    problems: list[tuple[str, str]] = []
     for c in criteria:
         entry = scores.get(str(c.id)) or {}
         if c.kind == "scored":
             if c.required and entry.get("score") not in NIH_SCALE:
-                problems.append(f"score “{c.title}”")
+                problems.append((criterion_field(c.id, "score"), f"score “{c.title}”"))
         else:
             if c.required and entry.get("sufficient") not in (True, False):
-                problems.append(f"judge “{c.title}” sufficient or not")
+                problems.append(
+                    (criterion_field(c.id, "sufficient"), f"judge “{c.title}” sufficient or not")
+                )
             elif (
                 entry.get("sufficient") is not None and not (entry.get("explanation") or "").strip()
             ):
-                problems.append(f"explain your judgement of “{c.title}”")
+                problems.append(
+                    (
+                        criterion_field(c.id, "explanation"),
+                        f"explain your judgement of “{c.title}”",
+                    )
+                )
     if review.overall_score not in NIH_SCALE:
-        problems.append("give the overall impact score")
+        problems.append(("overall_score", "give the overall impact score"))
     if review.confidence not in CONFIDENCE:
-        problems.append("give your confidence")
+        problems.append(("confidence", "give your confidence"))
     return problems
+
+
+def review_problems(review: Review) -> list[str]:
+    """What a review still needs before it can be submitted."""
+    return [message for _, message in review_field_problems(review)]
 
 
 def save_draft(review: Review, values: dict[str, Any], expected_version: int) -> None:
@@ -140,6 +162,7 @@ class QueueRow:
     application: Application
     round: Round
     organization_name: str | None  # None in a blind round
+    title: str = ""  # the application's title as the reviewer may read it (redacted when blind)
 
 
 QUEUE_SORTS = {
@@ -150,36 +173,71 @@ QUEUE_SORTS = {
 
 
 def reviewer_queue(reviewer: User, sort: str = "due") -> list[QueueRow]:
-    """One query: the reviewer's active reviews with their application and round."""
+    """One query: the reviewer's active reviews with their application and round.
+
+    Reviews of applications the reviewer is conflicted with (a conflict recorded or detected after
+    the assignment) are left out: a conflicted reviewer sees nothing of the application. That
+    check runs a fixed number of queries, however long the queue.
+    """
+    from app.services.conflicts import conflicted_pairs
+
     order = QUEUE_SORTS.get(sort, QUEUE_SORTS["due"])
     rows = db.session.execute(
-        select(Review, Application, Round, Organization.legal_name)
+        select(Review, Application, Round, Organization)
         .join(Application, Review.application_id == Application.id)
         .join(Round, Application.round_id == Round.id)
         .join(Organization, Application.organization_id == Organization.id)
         .where(Review.reviewer_id == reviewer.id, Review.state.in_(ACTIVE_REVIEW_STATES))
         .order_by(*order)
     ).all()
+    conflicted = conflicted_pairs([reviewer.id], [application for _, application, _, _ in rows])
     return [
-        QueueRow(review, application, rnd, None if rnd.blind_review else org_name)
-        for review, application, rnd, org_name in rows
+        QueueRow(
+            review,
+            application,
+            rnd,
+            None if rnd.blind_review else org.legal_name,
+            redactor(org, rnd.blind_review)(application.display_title),
+        )
+        for review, application, rnd, org in rows
+        if (reviewer.id, application.id) not in conflicted
     ]
 
 
+def local_due_date(review: Review) -> date | None:
+    """The due date as the round's people read it, in the round's time zone."""
+    if review.due_at is None:
+        return None
+    return review.application.round.local(review.due_at).date()
+
+
 def reviews_due_for_reminder(now: datetime) -> list[tuple[Review, str]]:
-    """Open reviews due within REMIND_DAYS_BEFORE days ('before') or due or overdue ('due')."""
+    """Open reviews due within REMIND_DAYS_BEFORE days ('before') or due or overdue ('due').
+
+    "Due" means on or after the due date in the round's time zone, not in UTC: a review due at
+    23:00 in New York is due that day, though in UTC it is due the next.
+    """
     soon = now + timedelta(days=REMIND_DAYS_BEFORE)
     rows = db.session.scalars(
-        select(Review).where(
+        select(Review)
+        .where(
             Review.state.in_(("assigned", "in_progress")),
             Review.due_at.is_not(None),
             Review.due_at <= soon,
         )
+        .options(
+            joinedload(Review.reviewer),
+            joinedload(Review.application).joinedload(Application.round),
+            joinedload(Review.application).joinedload(Application.organization),
+        )
+        .order_by(Review.id)
     ).all()
     out = []
     for review in rows:
-        assert review.due_at is not None
-        out.append((review, "due" if review.due_at.date() <= now.date() else "before"))
+        due_on = local_due_date(review)
+        assert due_on is not None
+        today = review.application.round.local(now).date()
+        out.append((review, "due" if due_on <= today else "before"))
     return out
 
 
@@ -192,15 +250,263 @@ def send_reminders(now: datetime) -> int:
         key = f"review-reminder:{review.id}:{kind}:{review.due_at:%Y%m%d}"
         if email_sent(key):
             continue
+        application = review.application
         send_email(
             review.reviewer.email,
-            "Review due "
-            + ("today" if kind == "due" else "soon")
-            + f": {review.application.reference}",
+            "Review due " + ("today" if kind == "due" else "soon") + f": {application.reference}",
             "email/review_reminder.txt",
             dedupe_key=key,
             review=review,
             kind=kind,
+            title=redactor(application.organization, application.round.blind_review)(
+                application.display_title
+            ),
+            overdue=review.is_overdue(now),
         )
         sent += 1
     return sent
+
+
+# --- What a reviewer may read of an application -------------------------------------------------
+
+REDACTED = "[applicant]"
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def identity_terms(organization: Organization) -> list[str]:
+    """The words that name an applicant (legal name, city, street, official), longest first."""
+    terms = {
+        (t or "").strip()
+        for t in (
+            organization.legal_name,
+            organization.city,
+            organization.street,
+            organization.official_name,
+        )
+    }
+    return sorted((t for t in terms if len(t) >= 3), key=len, reverse=True)
+
+
+def redactor(organization: Organization, blind: bool) -> Callable[[str], str]:
+    """A function that replaces the applicant's names (and any email address) in a text with
+    "[applicant]" when the round is blind, and leaves the text as it is otherwise.
+
+    Matches ignore case and start at a word boundary, so "Testville's" and "Testvilleans" lose the
+    name while "Canada" keeps its "ada" when the city is Ada.
+    """
+    if not blind:
+        return lambda text: text
+    terms = identity_terms(organization)
+    names = (
+        re.compile("|".join(r"(?<!\w)" + re.escape(t) for t in terms), re.IGNORECASE)
+        if terms
+        else None
+    )
+
+    def redact(text: str) -> str:
+        if not text:
+            return text
+        text = _EMAIL.sub(REDACTED, text)
+        return names.sub(REDACTED, text) if names else text
+
+    return redact
+
+
+@dataclass(frozen=True)
+class ApplicantView:
+    legal_name: str
+    government_type_title: str
+    state_name: str
+    population: int
+
+
+@dataclass(frozen=True)
+class PartnerView:
+    name: str
+    kind_title: str
+    role: str
+
+
+@dataclass(frozen=True)
+class BudgetLineView:
+    category_title: str
+    description: str
+    federal_amount: Decimal
+    cost_share: Decimal
+
+
+@dataclass(frozen=True)
+class MilestoneView:
+    due_on: date
+    description: str
+
+
+@dataclass(frozen=True)
+class ApplicationView:
+    """An application as a reviewer reads it: in a blind round without the applicant's identity,
+    contacts, users or letters of support, and with its names replaced in every free text.
+
+    Built field by field (never a proxy of the row), so nothing reaches the page unless listed
+    here. It has the attributes templates/application/_summary.html reads.
+    """
+
+    id: int
+    reference: str | None
+    blind: bool
+    applicant: ApplicantView | None  # None in a blind round
+    display_title: str
+    summary: str
+    priority_area_titles: list[str]
+    partner_countries: list[str]
+    start_date: date | None
+    period_months: int | None
+    need: str
+    approach: str
+    alignment: str
+    sustainability: str
+    partners: list[PartnerView]
+    budget_lines: list[BudgetLineView]
+    requested_amount: Decimal
+    cost_share_amount: Decimal
+    milestones: list[MilestoneView]
+    impact_targets: list[Any]  # indicator, baseline, target: numbers only
+    letters: list[Any]  # empty in a blind round
+
+
+def application_view(application: Application) -> ApplicationView:
+    """What a reviewer may read of the application, redacted when its round is blind."""
+    org = application.organization
+    blind = application.round.blind_review
+    r = redactor(org, blind)
+    return ApplicationView(
+        id=application.id,
+        reference=application.reference,
+        blind=blind,
+        applicant=None
+        if blind
+        else ApplicantView(
+            org.legal_name, org.government_type_title, org.state_name, org.population
+        ),
+        display_title=r(application.display_title),
+        summary=r(application.summary),
+        priority_area_titles=application.priority_area_titles,
+        partner_countries=list(application.partner_countries or []),
+        start_date=application.start_date,
+        period_months=application.period_months,
+        need=r(application.need),
+        approach=r(application.approach),
+        alignment=r(application.alignment),
+        sustainability=r(application.sustainability),
+        partners=[PartnerView(r(p.name), p.kind_title, r(p.role)) for p in application.partners],
+        budget_lines=[
+            BudgetLineView(
+                line.category_title, r(line.description), line.federal_amount, line.cost_share
+            )
+            for line in application.budget_lines
+        ],
+        requested_amount=application.requested_amount,
+        cost_share_amount=application.cost_share_amount,
+        milestones=[MilestoneView(m.due_on, r(m.description)) for m in application.milestones],
+        impact_targets=list(application.impact_targets),
+        letters=[] if blind else list(application.letters),
+    )
+
+
+# --- Other reviewers' reviews, once the reviewer's own is in -----------------------------------
+
+
+@dataclass(frozen=True)
+class CriterionAnswer:
+    title: str
+    kind: str
+    score: int | None
+    sufficient: bool | None
+    explanation: str
+
+
+@dataclass(frozen=True)
+class PeerReview:
+    """Another reviewer's submitted review as a fellow reviewer sees it: anonymous, and without
+    the comments meant for staff."""
+
+    label: str
+    overall_score: int | None
+    confidence: int | None
+    answers: list[CriterionAnswer]
+    strengths: str
+    weaknesses: str
+
+
+def other_reviews(review: Review) -> list[PeerReview]:
+    """The application's other submitted reviews, shown only after this one is submitted.
+
+    Reviewers are called "Reviewer 1", "Reviewer 2"… in the order they were assigned; staff-only
+    comments are never included; in a blind round the applicant's names are redacted here too.
+    """
+    if review.state != "submitted":
+        return []
+    application = review.application
+    r = redactor(application.organization, application.round.blind_review)
+    criteria = application.round.criteria
+    others = db.session.scalars(
+        select(Review)
+        .where(
+            Review.application_id == review.application_id,
+            Review.id != review.id,
+            Review.state == "submitted",
+        )
+        .order_by(Review.id)
+    ).all()
+    out = []
+    for n, other in enumerate(others, start=1):
+        scores = other.criterion_scores or {}
+        answers = []
+        for c in criteria:
+            entry = scores.get(str(c.id)) or {}
+            answers.append(
+                CriterionAnswer(
+                    c.title,
+                    c.kind,
+                    entry.get("score"),
+                    entry.get("sufficient"),
+                    r(entry.get("explanation") or ""),
+                )
+            )
+        out.append(
+            PeerReview(
+                f"Reviewer {n}",
+                other.overall_score,
+                other.confidence,
+                answers,
+                r(other.strengths),
+                r(other.weaknesses),
+            )
+        )
+    return out
+
+
+# --- Reviewer profiles ---------------------------------------------------------------------------
+
+
+def reviewer_profile(user: User) -> ReviewerProfile | None:
+    return db.session.get(ReviewerProfile, user.id)
+
+
+def save_profile(user: User, values: dict[str, Any]) -> ReviewerProfile:
+    """Store what the reviewer knows and where it stands (matched in assignment, checked for
+    conflicts)."""
+    profile = reviewer_profile(user)
+    if profile is None:
+        profile = ReviewerProfile(user_id=user.id)
+        db.session.add(profile)
+    profile.priority_areas = [a for a in values.get("priority_areas") or [] if a in PRIORITY_AREAS]
+    profile.regions = [r for r in values.get("regions") or [] if r in REGIONS]
+    profile.home_state = values.get("home_state") or None
+    seen: dict[str, None] = {}
+    for line in values.get("affiliations") or []:
+        name = " ".join(str(line).split())
+        if name and name.lower() not in {k.lower() for k in seen}:
+            seen[name] = None
+    profile.affiliations = list(seen)
+    db.session.flush()
+    return profile

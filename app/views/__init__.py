@@ -15,9 +15,33 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def register_blueprints(app: Flask) -> None:
-    from app.views import admin, applicant, auth, officer, public
+    from app.views import (
+        admin,
+        applicant,
+        auth,
+        awards,
+        catalog,
+        grantee,
+        impact,
+        officer,
+        program,
+        public,
+        review,
+    )
 
-    for module in (auth, public, applicant, officer, admin):
+    for module in (
+        auth,
+        public,
+        catalog,
+        applicant,
+        grantee,
+        impact,
+        review,
+        officer,
+        program,
+        awards,
+        admin,
+    ):
         app.register_blueprint(module.bp)
 
 

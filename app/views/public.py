@@ -15,7 +15,7 @@ HOME_BY_ROLE = {
     "applicant": "applicant.dashboard",
     "officer": "officer.rounds",
     "admin": "admin.users",
-    "reviewer": "auth.account",
+    "reviewer": "review.queue",
 }
 
 
