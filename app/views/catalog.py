@@ -1,0 +1,120 @@
+"""The public catalog of funded projects: no sign-in, and only what may be published.
+
+Every page and file here is built from `program_data.public_record`, the one whitelist of public
+fields: no review, score, comment, contact, address, justification, unaccepted report or
+application that was not awarded can reach them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import replace
+
+from flask import Blueprint, Response, jsonify, render_template, request, url_for
+
+from app import charts
+from app.clock import utcnow
+from app.domain import GOVERNMENT_TYPES, INDICATORS, PRIORITY_AREAS, US_STATES
+from app.services import program_data as data
+
+bp = Blueprint("catalog", __name__, url_prefix="/catalog")
+bp.record_once(charts.install)
+PAGE_SIZE = 20
+CHUNK = 32 * 1024
+
+
+def _open_data_headers(response: Response) -> Response:
+    response.headers["Access-Control-Allow-Origin"] = "*"  # open data: any site may read it
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@bp.get("")
+def index() -> str:
+    filters = data.parse_filters(request.args)
+    query = filters.query_args()
+    # The map shows every state for the other filters, so it stays a way to move between states.
+    by_state = data.state_totals(replace(filters, state_code=None))
+    if filters.state_code:
+        chosen = by_state.get(filters.state_code)
+        total = chosen.awards if chosen else 0
+        amount = chosen.amount if chosen else 0
+    else:
+        total = sum(t.awards for t in by_state.values())
+        amount = sum(t.amount for t in by_state.values())
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(1, request.args.get("page", 1, type=int)), pages)
+    facts = data.award_facts(filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    hrefs = {
+        code: url_for("catalog.index", **{**query, "state": code}) + "#projects"
+        for code in by_state
+    }
+    return render_template(
+        "catalog/index.html",
+        filters=filters,
+        query=query,
+        total=total,
+        amount=amount,
+        outcomes=data.outcome_totals(filters) if total else {},
+        records=[data.public_record(f) for f in facts],
+        map=charts.tile_map(by_state, filters.state_code),
+        map_rows=sorted(
+            ((code, US_STATES.get(code, code), t) for code, t in by_state.items()),
+            key=lambda row: row[1],
+        ),
+        hrefs=hrefs,
+        page=page,
+        pages=pages,
+        rounds=data.public_rounds(),
+        areas=PRIORITY_AREAS,
+        states=US_STATES,
+        government_types=GOVERNMENT_TYPES,
+        indicators=INDICATORS,
+    )
+
+
+@bp.get("/awards.json")
+def awards_json() -> Response:
+    filters = data.parse_filters(request.args)
+    records = [data.public_record(f) for f in data.award_facts(filters)]
+    response = jsonify(
+        {
+            "title": "Local-to-Global Engagement Fund: funded projects",
+            "description": (
+                "Every award accepted by its grantee, with the outcomes of the impact reports the "
+                "program office accepted. Amounts in U.S. dollars."
+            ),
+            "generated_at": utcnow().isoformat(),
+            "filters": filters.query_args(),
+            "count": len(records),
+            "indicators": INDICATORS,
+            "awards": records,
+        }
+    )
+    return _open_data_headers(response)
+
+
+@bp.get("/awards.csv")
+def awards_csv() -> Response:
+    facts = data.award_facts(data.parse_filters(request.args))  # read before streaming
+
+    def generate() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(data.PUBLIC_CSV_COLUMNS)
+        for fact in facts:
+            writer.writerow(data.public_csv_row(data.public_record(fact)))
+            if buffer.tell() >= CHUNK:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate(0)
+        yield buffer.getvalue()
+
+    response = Response(
+        generate(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="l2g-funded-projects.csv"'},
+    )
+    return _open_data_headers(response)
