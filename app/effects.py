@@ -230,3 +230,42 @@ def close_award_if_complete(row: OutboxJob) -> None:
     award = report.award
     if award.state == "active" and unaccepted_report_count(award) == 0:
         fire(award, "close", SYSTEM, comment="every impact report is accepted")
+
+
+# The award package (officer side of issue 4) -----------------------------------------------------
+
+
+def _package_id(row: OutboxJob) -> int:
+    from app.models.award import AwardPackage
+
+    package = db.session.get(AwardPackage, row.entity_id)
+    if package is None:
+        raise LookupError(f"award package {row.entity_id} no longer exists")
+    return package.id
+
+
+@job("prepare_package_part")
+def prepare_package_part(row: OutboxJob) -> None:
+    """Render the missing letters and the summaries of one part of a package's awards, so
+    several workers share the work; the build takes what the parts made (idempotent: a second
+    run keeps the summaries it stored the first time)."""
+    from reports.package import prepare_part
+
+    _package_id(row)
+    payload = dict(row.payload or {})
+    payload["prepared"] = prepare_part(
+        list(payload.get("award_ids") or []),
+        payload.get("scores") or {},
+        payload.get("prepared") or {},
+    )
+    row.payload = payload
+
+
+@job("build_award_package")
+def build_award_package(row: OutboxJob) -> None:
+    """Write the round's award package (a ZIP) through the storage interface, reporting its
+    progress; running it again gives the same bytes."""
+    from app.jobs import report_progress
+    from reports.package import build
+
+    build(_package_id(row), lambda percent, note: report_progress(row, percent, note))

@@ -6,7 +6,7 @@ import hashlib
 import os
 import uuid
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from flask import current_app
 
@@ -14,6 +14,7 @@ from flask import current_app
 class Storage(Protocol):
     def save(self, data: bytes, prefix: str, suffix: str = "") -> str: ...
     def read(self, key: str) -> bytes: ...
+    def open(self, key: str) -> BinaryIO: ...
     def delete(self, key: str) -> None: ...
     def exists(self, key: str) -> bool: ...
 
@@ -41,6 +42,10 @@ class LocalStorage:
 
     def read(self, key: str) -> bytes:
         return self._path(key).read_bytes()
+
+    def open(self, key: str) -> BinaryIO:
+        """The stored file for reading, to stream it without loading it all."""
+        return self._path(key).open("rb")
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)

@@ -3,6 +3,7 @@ application: one actual value per indicator, and an outcome per priority area.""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -71,8 +72,11 @@ def form_values(form: Any, priority_areas: list[str]) -> dict[str, Any]:
 
 
 def initial_data(report: Any, priority_areas: list[str]) -> dict[str, Any]:
+    # Stored as exact decimal strings; a DecimalField formats a Decimal, never a str.
+    saved = report.indicators or {}
     data: dict[str, Any] = {
-        f"ind_{code}": (report.indicators or {}).get(code) for code in INDICATORS
+        f"ind_{code}": Decimal(str(saved[code])) if saved.get(code) not in (None, "") else None
+        for code in INDICATORS
     }
     for key in NARRATIVE_LABELS:
         data[key] = getattr(report, key)

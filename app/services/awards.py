@@ -205,3 +205,133 @@ def render_letter(award: Award) -> AwardLetter:
     db.session.add(letter)
     db.session.flush()
     return letter
+
+
+# The officer's side: the list of awards, conditions, letter regeneration ------------------------
+
+AWARDS_PAGE_SIZE = 50
+
+
+class StaleAward(Exception):
+    """The award changed since the page that edits it was opened."""
+
+
+@dataclass(frozen=True)
+class AwardListRow:
+    award: Award
+    application: Any
+    organization: Any
+    round: Round
+
+
+def award_list(
+    round_id: int | None = None,
+    state: str | None = None,
+    page: int = 1,
+    per_page: int = AWARDS_PAGE_SIZE,
+) -> tuple[list[AwardListRow], int]:
+    """One page of awards with their application, organization and round in one query, plus the
+    total (a count query), whatever the number of awards."""
+    from app.models.application import Application
+    from app.models.user import Organization
+
+    query = (
+        select(Award, Application, Organization, Round, func.count().over())
+        .join(Application, Award.application_id == Application.id)
+        .join(Organization, Award.organization_id == Organization.id)
+        .join(Round, Award.round_id == Round.id)
+    )
+    if round_id:
+        query = query.where(Award.round_id == round_id)
+    if state:
+        query = query.where(Award.state == state)
+    rows = db.session.execute(
+        query.order_by(Award.number.desc(), Award.id.desc())
+        .limit(per_page)
+        .offset((max(page, 1) - 1) * per_page)
+    ).all()
+    total = int(rows[0][4]) if rows else 0
+    if not rows and page > 1:  # past the last page: the count needs its own query
+        total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    return [AwardListRow(a, app, org, rnd) for a, app, org, rnd, _ in rows], total
+
+
+def update_conditions(
+    award: Award, conditions: list[str], expected_version: int, actor: Any, now: datetime
+) -> None:
+    """Replace an offered award's conditions; recorded in its audit trail. The letter keeps its
+    old version until it is regenerated (every version is kept)."""
+    from app.models.audit import AuditEvent
+
+    if award.state != "offered":
+        raise ValueError("conditions can be changed only while the award is offered")
+    if award.version != expected_version:
+        raise StaleAward()
+    if list(award.conditions) == conditions:
+        return
+    award.conditions = list(conditions)
+    db.session.add(
+        AuditEvent(
+            entity_type="award",
+            entity_id=award.id,
+            trigger="edit_conditions",
+            from_state=award.state,
+            to_state=award.state,
+            actor_id=actor.id,
+            actor_label=actor.email,
+            actor_role=actor.role,
+            comment=f"{len(conditions)} condition(s) set",
+            created_at=now,
+        )
+    )
+    db.session.flush()
+
+
+def request_letter(award: Award) -> Any:
+    """Queue the rendering of the award's letter: a new version if its data changed since the
+    latest one, the latest one again if not."""
+    from app.jobs import enqueue_effect
+
+    return enqueue_effect("render_award_letter", "award", award.id)
+
+
+def request_package(rnd: Round, actor: Any) -> Any:
+    """Ask for the round's award package: its record, and the jobs that build it.
+
+    With more awards than one part holds, the letters and summaries are first prepared in parts
+    (jobs `prepare_package_part`, queued before the build so workers take them first and run
+    them side by side); `build_award_package` then assembles the ZIP."""
+    from flask import current_app
+
+    from app.jobs import enqueue_effect
+    from app.models.award import AwardPackage
+    from reports.package import BUILD_JOB, PART_JOB, award_ids, chunks, score_table
+
+    package = AwardPackage(round_id=rnd.id, requested_by_id=actor.id)
+    db.session.add(package)
+    db.session.flush()
+    ids = award_ids(rnd.id)
+    size = int(current_app.config.get("PACKAGE_PART_SIZE", 25))
+    if len(ids) > size:
+        application_of = dict(
+            db.session.execute(
+                select(Award.id, Award.application_id).where(Award.round_id == rnd.id)
+            ).all()
+        )
+        table = score_table(rnd, application_of.values())
+        for n, part in enumerate(chunks(ids, size), start=1):
+            scores = {
+                str(application_of[i]): table[application_of[i]].as_json()
+                for i in part
+                if application_of[i] in table
+            }
+            enqueue_effect(
+                PART_JOB,
+                "award_package",
+                package.id,
+                payload={"part": n, "award_ids": part, "scores": scores},
+            )
+    row = enqueue_effect(BUILD_JOB, "award_package", package.id)
+    package.job_id = row.id
+    db.session.flush()
+    return package

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.extensions import db
 from app.formatting import money
 from app.models.application import Application
 from app.models.award import Award
 from app.models.round import Round
+from app.models.user import Organization
 from app.services.awards import DEFAULT_CONDITIONS, add_months, award_number, committed_total
 from workflows import TransitionRefused
 
@@ -31,16 +33,29 @@ def _amount(application: Application, ctx: Any) -> Decimal | None:
 
 def rank_positions(rnd: Round) -> dict[int, int]:
     """Each ranked application's position (0 = best) in the round's ranking."""
+    held = db.session.info.get(_RANK_CACHE, {}).get(rnd.id)
+    if held is not None:
+        return held
+    return {row.application_id: i for i, row in enumerate(_ranked(rnd))}
+
+
+def _ranked(rnd: Round) -> list[Any]:
+    """The ranking service's rows for the round, best first."""
     from app.services.ranking import rank_round
 
-    return {row.application_id: i for i, row in enumerate(rank_round(rnd))}
+    return list(rank_round(rnd))
+
+
+def _calibrated(row: Any) -> float | None:
+    value = getattr(row, "calibrated", None)
+    return None if value is None else float(value)
 
 
 def _states_of(rnd: Round) -> dict[int, str]:
     return dict(
         db.session.execute(
             select(Application.id, Application.state).where(Application.round_id == rnd.id)
-        ).tuples()
+        ).all()
     )
 
 
@@ -108,8 +123,14 @@ def create_award_for(application: Application, ctx: Any) -> Award:
     """Create the award, checking the budget again under the round's row lock so two officers
     deciding at the same moment can never exceed it."""
     rnd = application.round
-    if db.session.get_bind().dialect.name == "postgresql":
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
         db.session.execute(select(Round.id).where(Round.id == rnd.id).with_for_update())
+    elif dialect == "sqlite":
+        # SQLite has no row locks: a no-op write takes its database write lock, so the budget
+        # read below sees every committed award and no other award commits before this one.
+        rounds = Round.__table__
+        db.session.execute(update(rounds).where(rounds.c.id == rnd.id).values(id=rounds.c.id))
     amount = _amount(application, ctx)
     assert amount is not None
     remaining = budget_remaining(rnd)
@@ -166,4 +187,147 @@ def suggest_slate(
         else:
             left -= requested
             out.append(SlateRow(app_id, requested, score, True, "funded in rank order"))
+    return out
+
+
+# The funding line ------------------------------------------------------------------------------
+
+UNDECIDED_STATES = ("scored", "waitlisted")
+_RANK_CACHE = "decisions.rank_positions"
+
+
+@contextmanager
+def ranking_held(rnd: Round) -> Iterator[None]:
+    """Within the block, the guards reuse one ranking of the round instead of ranking it again
+    for every decision (a bulk decision fires many; the ranking depends on reviews, not
+    decisions, so it cannot change in between)."""
+    cache = db.session.info.setdefault(_RANK_CACHE, {})
+    cache[rnd.id] = rank_positions(rnd)
+    try:
+        yield
+    finally:
+        cache.pop(rnd.id, None)
+
+
+@dataclass(frozen=True)
+class FundingRow:
+    position: int  # 1 is the best-ranked
+    application: Application
+    organization: Organization
+    award: Award | None
+    ranked: Any  # the ranking service's row: raw and calibrated scores
+    slate: SlateRow | None  # the suggestion, for an application still to decide
+
+    @property
+    def decidable(self) -> bool:
+        return self.application.state in UNDECIDED_STATES
+
+
+@dataclass(frozen=True)
+class FundingLine:
+    round: Round
+    rows: list[FundingRow]
+    budget: Decimal
+    committed: Decimal
+    remaining: Decimal
+    quality_floor: Decimal | None
+    suggested_total: Decimal
+    suggested_ids: frozenset[int]
+    undecided: int
+
+
+def funding_line(rnd: Round, quality_floor: Decimal | None = None) -> FundingLine:
+    """The round's ranking with its decisions and the suggested slate, in a fixed number of
+    queries: the ranking, one query for the applications with their organizations and awards,
+    and the committed total. The slate spends what remains of the budget on the applications
+    still to decide (scored or waitlisted), in rank order."""
+    ranked = _ranked(rnd)
+    found = {
+        application.id: (application, organization, award)
+        for application, organization, award in db.session.execute(
+            select(Application, Organization, Award)
+            .join(Organization, Application.organization_id == Organization.id)
+            .outerjoin(Award, Award.application_id == Application.id)
+            .where(Application.round_id == rnd.id)
+        )
+    }
+    committed = Decimal(committed_total(rnd))
+    remaining = Decimal(rnd.budget) - committed
+    candidates = [
+        (row.application_id, found[row.application_id][0].requested_amount, _calibrated(row))
+        for row in ranked
+        if row.application_id in found and found[row.application_id][0].state in UNDECIDED_STATES
+    ]
+    floor = float(quality_floor) if quality_floor is not None else None
+    slate = {s.application_id: s for s in suggest_slate(candidates, remaining, floor)}
+    rows = [
+        FundingRow(i, *found[row.application_id], row, slate.get(row.application_id))
+        for i, row in enumerate((r for r in ranked if r.application_id in found), start=1)
+    ]
+    funded = [s for s in slate.values() if s.funded]
+    return FundingLine(
+        round=rnd,
+        rows=rows,
+        budget=Decimal(rnd.budget),
+        committed=committed,
+        remaining=remaining,
+        quality_floor=quality_floor,
+        suggested_total=sum((s.requested for s in funded), Decimal(0)),
+        suggested_ids=frozenset(s.application_id for s in funded),
+        undecided=sum(1 for r in rows if r.decidable),
+    )
+
+
+@dataclass(frozen=True)
+class DecisionOutcome:
+    application: Application
+    done: bool
+    reasons: tuple[str, ...] = ()
+
+
+def decide_many(
+    applications: Iterable[Application], trigger: str, actor: Any, justification: str | None
+) -> list[DecisionOutcome]:
+    """Fire `trigger` on each application, best-ranked first, each through the engine in its own
+    savepoint: a refusal (over budget, say) leaves the others to go ahead. Awards go at the
+    requested amounts. The caller commits."""
+    from workflows import fire
+
+    chosen = list(applications)
+    outcomes: list[DecisionOutcome] = []
+    for rnd in {a.round for a in chosen}:
+        with ranking_held(rnd):
+            positions = rank_positions(rnd)
+            ordered = sorted(
+                (a for a in chosen if a.round_id == rnd.id),
+                key=lambda a: (positions.get(a.id, len(positions)), a.id),
+            )
+            for application in ordered:
+                try:
+                    with db.session.begin_nested():
+                        fire(application, trigger, actor, comment=justification)
+                except TransitionRefused as exc:
+                    reasons = tuple(split_reasons(exc.reasons))
+                    outcomes.append(DecisionOutcome(application, False, reasons))
+                else:
+                    outcomes.append(DecisionOutcome(application, True))
+    return outcomes
+
+
+def split_reasons(reasons: Iterable[str]) -> list[str]:
+    """Each reason on its own: a guard returns its several problems joined by "; "."""
+    return [part.strip() for reason in reasons for part in reason.split("; ") if part.strip()]
+
+
+def classify_reasons(reasons: Iterable[str]) -> dict[str, list[str]]:
+    """A refusal's reasons by the field of the decision form they are about: "amount" (range,
+    budget, not a number), "justification", or "other" (role, state)."""
+    out: dict[str, list[str]] = {"amount": [], "justification": [], "other": []}
+    for reason in split_reasons(reasons):
+        if "justification" in reason:
+            out["justification"].append(reason)
+        elif reason.startswith(("the amount", "over budget")):
+            out["amount"].append(reason)
+        else:
+            out["other"].append(reason)
     return out
