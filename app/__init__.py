@@ -27,6 +27,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("transitions").setLevel(logging.WARNING)  # one line per callback otherwise
 
     from app import models  # noqa: F401  (every table known to metadata and migrations)
 
