@@ -11,8 +11,9 @@ count and the load averages seen, to ``bench/out/summary.json``.
 ``run()``); for the others ``FALLBACK`` below holds smaller sizes (and, for a full run, fewer
 repeats where the defaults alone would take most of the time budget). ``--only NAME``
 (repeatable) runs only those modules (``bench_review_pages`` or ``review_pages``). Files the
-modules write go to ``bench/out/`` (``bench/out/quick/`` in a quick run, so they never replace
-a full run's).
+modules write go to ``bench/out/``, or ``bench/out/quick/`` in a quick run and
+``bench/out/combined/`` for a module run at other sizes than its own (see ``FALLBACK``), so they
+never replace the files of the module's own full run.
 
 The exit status is 1 if a module failed or a page's SQL query count differed between sizes.
 """
@@ -56,8 +57,8 @@ FALLBACK: dict[str, dict[str, dict[str, dict[str, Any]]]] = {
     "bench_program": {
         "quick": {"kwargs": {"awards": 500, "reports": 2_500, "small": 100, "repeat": 5}}
     },
-    # 1,000 awards take 10-15 minutes (each build renders every letter and summary): 300 here.
-    "bench_package": {"full": {"kwargs": {"awards": 300}}, "quick": {"kwargs": {"awards": 40}}},
+    # 1,000 awards take 15-20 minutes (each build renders every letter and summary): 200 here.
+    "bench_package": {"full": {"kwargs": {"awards": 200}}, "quick": {"kwargs": {"awards": 40}}},
 }
 
 
@@ -87,10 +88,11 @@ def run_one(name: str, quick: bool, result_path: Path) -> None:
         fallback = FALLBACK.get(name, {}).get("quick" if quick else "full", {})
         kwargs = {k: v for k, v in fallback.get("kwargs", {}).items() if k in parameters}
         attrs = {k: v for k, v in fallback.get("attrs", {}).items() if hasattr(module, k)}
-    if quick and "quick" not in parameters and isinstance(getattr(module, "OUT_DIR", None), Path):
-        # Files a quick run writes must not replace those of the last full run (a module with a
-        # quick parameter sees to that itself).
-        attrs.setdefault("OUT_DIR", OUT_DIR / "quick")
+    resized = quick or bool(kwargs or attrs)
+    if resized and "quick" not in parameters and isinstance(getattr(module, "OUT_DIR", None), Path):
+        # Files of a run at other sizes than the module's own must not replace those of its own
+        # full run (a module with a quick parameter sees to that itself).
+        attrs.setdefault("OUT_DIR", OUT_DIR / ("quick" if quick else "combined"))
     for key, value in attrs.items():
         setattr(module, key, value)
     if attrs:
