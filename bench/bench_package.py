@@ -13,7 +13,13 @@
    1,000 application summaries), asks for the package (``request_package``: parts of
    ``PACKAGE_PART_SIZE`` awards, then the build), starts that many ``rq worker --burst``
    processes and times until the package is stored;
-4. prints wall times, the speed-up, and checks that both packages have the same SHA-256.
+4. prints wall times, the speed-up, the CPU seconds the workers used and the parallelism they
+   achieved (CPU / wall: on a shared machine it shows how much of the CPU the build could get),
+   and checks that both packages have the same SHA-256.
+
+``--simple`` runs the workers as ``rq.worker.SimpleWorker`` (as the tests do: one process keeps
+its app between jobs); without it each job runs in a forked work horse that builds the app again.
+``L2G_BENCH_KEEP=1`` keeps the worker logs and files.
 
 The figures go to ``bench/out/bench_package.json`` too. The schema and the files are removed at
 the end.
@@ -25,6 +31,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -229,6 +236,8 @@ def build_with(
     package_id, job_id = package.id, package.job_id
     commit()  # queued on the private rq queue; no worker runs yet
     logs = [open(log_dir / f"worker-{workers}-{i}.log", "wb") for i in range(workers)]  # noqa: SIM115
+    load_before = os.getloadavg()[0]
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     processes = [
         subprocess.Popen(
@@ -263,6 +272,11 @@ def build_with(
             time.sleep(0.1)
     for p in processes:
         p.wait(timeout=120)
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # CPU seconds the workers (and their work horses) used: what the build cost, whatever else
+    # runs on the machine; divided by the wall time it is the parallelism they achieved.
+    cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+    wall_to_exit = time.perf_counter() - started
     for log in logs:
         log.close()
     db.session.rollback()
@@ -278,8 +292,12 @@ def build_with(
     return {
         "workers": workers,
         "wall_seconds": round(done_at - started, 2),
+        "worker_cpu_seconds": round(cpu, 1),
+        "parallelism": round(cpu / wall_to_exit, 2),
+        "load_average_before": round(load_before, 2),
+        "load_average_after": round(os.getloadavg()[0], 2),
         "jobs_seconds": round((build.finished_at - first_start).total_seconds(), 2),
-        "assembly_seconds": round((build.finished_at - build.started_at).total_seconds(), 2),
+        "build_job_seconds": round((build.finished_at - build.started_at).total_seconds(), 2),
         "parts": len(parts),
         "sha256": package.sha256,
         "size_mb": round(package.size_bytes / 1048576, 1),
@@ -337,8 +355,11 @@ def run(
                 result = build_with(round_id, workers, env, workdir, worker_class)
                 print(
                     f"  wall {result['wall_seconds']:.1f} s (jobs {result['jobs_seconds']:.1f} s, "
-                    f"final assembly {result['assembly_seconds']:.1f} s), {result['parts']} parts, "
-                    f"{result['files']} files, {result['size_mb']} MB"
+                    f"build job {result['build_job_seconds']:.1f} s), {result['parts']} parts, "
+                    f"{result['files']} files, {result['size_mb']} MB; workers used "
+                    f"{result['worker_cpu_seconds']:.0f} CPU s, parallelism "
+                    f"{result['parallelism']:.2f}; load {result['load_average_before']} → "
+                    f"{result['load_average_after']}"
                 )
                 results.append(result)
             db.session.remove()
@@ -347,7 +368,10 @@ def run(
         with admin.begin() as conn:
             conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
         admin.dispose()
-        shutil.rmtree(workdir, ignore_errors=True)
+        if os.environ.get("L2G_BENCH_KEEP"):
+            print(f"Kept the files and worker logs in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
     one, two = results
     summary = {
         "awards": awards,
@@ -358,6 +382,7 @@ def run(
         "runs": results,
         "speedup_wall": round(one["wall_seconds"] / two["wall_seconds"], 2),
         "speedup_jobs": round(one["jobs_seconds"] / two["jobs_seconds"], 2),
+        "cpu_ratio": round(two["worker_cpu_seconds"] / one["worker_cpu_seconds"], 2),
         "same_bytes": one["sha256"] == two["sha256"],
         "measured_at": date.today().isoformat(),
     }
