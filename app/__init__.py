@@ -16,7 +16,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
-    app = Flask(
+    from app.unit_of_work import L2GFlask
+
+    app = L2GFlask(
         __name__,
         instance_relative_config=True,
         template_folder=str(ROOT / "templates"),
@@ -52,6 +54,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     _register_template_helpers(app)
     _register_errors(app)
+    from app import unit_of_work
+
+    unit_of_work.install(app)
 
     from app.cli import register_commands
 

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from flask import Flask, abort, flash
 from flask_login import current_user, login_required
 
+from app.extensions import db
+from app.unit_of_work import refusal_message
 from workflows import TransitionRefused
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Guarded(Protocol):
+    def can_view(self, user: Any) -> bool: ...
+    def can_edit(self, user: Any) -> bool: ...
+
+
+G = TypeVar("G", bound=Guarded)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -61,8 +71,23 @@ def roles_required(*roles: str) -> Callable[[F], F]:
     return decorate
 
 
+def get_for_user_or_404(model: type[G], ident: int, *, edit: bool = False) -> G:
+    """The row, if the signed-in user may see it (or change it, with `edit`); else 404.
+
+    Not 403: another jurisdiction's work, or an application a reviewer is conflicted on, does
+    not exist as far as that person can tell. The model answers `can_view` / `can_edit`.
+    """
+    row = db.session.get(model, ident)
+    if row is None:
+        abort(404)
+    allowed = row.can_edit(current_user) if edit else row.can_view(current_user)
+    if not allowed:
+        abort(404)
+    return row
+
+
 def flash_refusal(exc: TransitionRefused) -> None:
-    flash("Not done: " + "; ".join(exc.reasons) + ".", "error")
+    flash(refusal_message(exc), "error")
 
 
 def parse_version(raw: str | None) -> int:
