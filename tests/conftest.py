@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +23,12 @@ import pytest
 from flask import Flask, g
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, event, select, text
+from werkzeug.security import generate_password_hash
 
 from app import clock, create_app
 from app.extensions import db
 from app.models.outbox import OutboxJob
-from tests.factories import Factory
+from tests.factories import PASSWORD, Factory, SignIn
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get("DATABASE_URL")
@@ -213,13 +215,33 @@ def make() -> Factory:
 
 
 @pytest.fixture
-def login(client: FlaskClient) -> Callable[[Any], FlaskClient]:
+def login(app: Flask) -> SignIn:
+    """`login(user)`: a browser of its own signed in as `user`, so that several people can be
+    signed in within one test. The sign-in goes through the real form and password check."""
+
     def sign_in(user: Any) -> FlaskClient:
-        response = client.post("/login", data={"email": user.email, "password": Factory().password})
+        browser = app.test_client()
+        response = browser.post("/login", data={"email": user.email, "password": PASSWORD})
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
-        return client
+        return browser
 
     return sign_in
+
+
+@pytest.fixture(autouse=True)
+def cheap_passwords(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fast password hashes for the many accounts tests make (signing in still checks them);
+    a test that asks for `strong_hashing` gets the product's own hashing, unchanged."""
+    if "strong_hashing" not in request.fixturenames:
+        monkeypatch.setattr(
+            "app.models.user.generate_password_hash",
+            partial(generate_password_hash, method="pbkdf2:sha256:1000"),
+        )
+
+
+@pytest.fixture
+def strong_hashing() -> None:
+    """The product's own password hashing (see `cheap_passwords`)."""
 
 
 @pytest.fixture

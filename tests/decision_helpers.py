@@ -6,14 +6,11 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
-from functools import partial
 from typing import Any
 
 import pytest
-from flask import Flask, g
-from flask.testing import FlaskClient
+from flask import Flask
 from sqlalchemy import select, update
-from werkzeug.security import generate_password_hash
 
 from app.clock import utcnow
 from app.extensions import db
@@ -27,15 +24,6 @@ from app.models.round import Round
 from app.models.user import User
 from tests.factories import Factory
 from workflows import fire
-
-
-@pytest.fixture(autouse=True)
-def cheap_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fast password hashes for the many accounts these tests make (sign-in still checks them)."""
-    monkeypatch.setattr(
-        "app.models.user.generate_password_hash",
-        partial(generate_password_hash, method="pbkdf2:sha256:1000"),
-    )
 
 
 @pytest.fixture(autouse=True)
@@ -129,13 +117,3 @@ def events_of(entity_type: str, entity_id: int) -> list[AuditEvent]:
             .order_by(AuditEvent.id)
         )
     )
-
-
-def client_for(app: Flask, user: User) -> FlaskClient:
-    """A client signed in as `user`. The tests' requests share the test's app context, so the
-    previous client's user is forgotten first (Flask-Login keeps it in `g`)."""
-    g.pop("_login_user", None)
-    client = app.test_client()
-    response = client.post("/login", data={"email": user.email, "password": Factory().password})
-    assert response.status_code == 302, response.get_data(as_text=True)[:300]
-    return client

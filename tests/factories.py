@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
+
+from flask.testing import FlaskClient
 
 from app.clock import utcnow
 from app.demo import sample_letter_pdf
@@ -21,6 +24,9 @@ from app.services.rounds import create_round
 from workflows import fire
 
 PASSWORD = "correct horse battery staple"
+
+# The `login` fixture: a browser of its own, signed in as the given user.
+SignIn = Callable[[User], FlaskClient]
 _seq = itertools.count(1)
 
 

@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from flask import Flask, g
-from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from app.clock import utcnow
@@ -29,32 +27,11 @@ from app.models.user import User
 from app.services import applications as applications_svc
 from app.services import impact_reports as reports_svc
 from tests.decision_helpers import quiet_commit
-from tests.factories import PASSWORD, Factory
+from tests.factories import Factory
 from workflows import fire
 
 SIGNATURE = {"name": "Ophelia Privatename", "title": "Chief Hidden Officer", "consent": True}
 _seq = itertools.count(1)
-
-
-class UserClient(FlaskClient):
-    """A browser of its own: the tests' app context outlives each request and Flask-Login keeps
-    the signed-in user in `g`, so forget it before each request and let the cookie decide (an
-    anonymous client must stay anonymous after an officer's request)."""
-
-    def open(self, *args: Any, **kwargs: Any) -> Any:
-        g.pop("_login_user", None)
-        return super().open(*args, **kwargs)
-
-
-def anonymous(app: Flask) -> FlaskClient:
-    return UserClient(app, app.response_class, use_cookies=True)
-
-
-def signed_in(app: Flask, user: User) -> FlaskClient:
-    client = anonymous(app)
-    response = client.post("/login", data={"email": user.email, "password": PASSWORD})
-    assert response.status_code == 302, response.get_data(as_text=True)[:300]
-    return client
 
 
 @dataclass

@@ -12,11 +12,10 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import pytest
-from flask import Flask, g, has_app_context
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
-from werkzeug.security import generate_password_hash
 from werkzeug.test import encode_multipart
 
 from app import create_app
@@ -26,33 +25,6 @@ from app.models.audit import AuditEvent
 from app.models.round import Round
 from app.models.user import User
 from tests.factories import PASSWORD, Factory
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
-    """One PBKDF2 round for test passwords: these tests sign in often."""
-    from app.models import user as user_model
-
-    monkeypatch.setattr(
-        user_model,
-        "generate_password_hash",
-        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1"),
-    )
-
-
-@pytest.fixture(autouse=True)
-def _each_request_loads_its_own_user(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The test's app context outlives each request, and with it Flask's `g`, where Flask-Login
-    caches the signed-in user: forget that user before every request, so that each client is
-    whoever its own session cookie says (as with a fresh context per request in production)."""
-    original = FlaskClient.open
-
-    def open_fresh(self: FlaskClient, *args: Any, **kwargs: Any) -> Any:
-        if has_app_context():
-            g.pop("_login_user", None)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(FlaskClient, "open", open_fresh)
 
 
 def snapshot(application_id: int) -> dict[str, Any]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,6 @@ import pytest
 from flask import Flask, session
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
 
 from app import create_app
 from app.config import DEV_SECRET_KEY, ConfigError, load_config
@@ -29,21 +27,6 @@ Wait = Callable[[], None]
 NOW = datetime(2027, 2, 1, 15, 0, tzinfo=UTC)
 NEW_PASSWORD = "a brand new passphrase"
 REFUSED = "The email or password is not right."
-
-
-@pytest.fixture(autouse=True)
-def cheap_passwords(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fast password hashes for the accounts these tests make; `strong_hashing` opts out."""
-    if "strong_hashing" not in request.fixturenames:
-        monkeypatch.setattr(
-            "app.models.user.generate_password_hash",
-            partial(generate_password_hash, method="pbkdf2:sha256:1000"),
-        )
-
-
-@pytest.fixture
-def strong_hashing() -> None:
-    """The product's own password hashing, unchanged."""
 
 
 def sign_in(client: FlaskClient, email: str, password: str) -> tuple[int, str]:
@@ -180,7 +163,7 @@ def test_a_deactivated_account_cannot_sign_in(client: FlaskClient, make: Factory
 
 def test_change_password(client: FlaskClient, make: Factory, login: Any) -> None:
     user = make.applicant()
-    login(user)
+    client = login(user)
     form = {"current_password": "not my password", "new_password": NEW_PASSWORD}
     response = client.post("/account", data={**form, "confirm": NEW_PASSWORD})
     assert response.status_code == 200
@@ -213,7 +196,7 @@ def test_officer_invites_a_reviewer_who_accepts(
     app: Flask, client: FlaskClient, make: Factory, login: Any, wait_for_jobs: Wait, freeze: Any
 ) -> None:
     freeze(NOW)
-    login(make.officer())
+    client = login(make.officer())
     response = client.post(
         "/admin/people", data={"email": "Rita.Reviewer@State.gov", "role": "reviewer"}
     )
@@ -262,7 +245,7 @@ def test_applicant_invites_a_colleague_of_its_own_organization(
     app: Flask, client: FlaskClient, make: Factory, login: Any, wait_for_jobs: Wait
 ) -> None:
     applicant = make.applicant()
-    login(applicant)
+    client = login(applicant)
     response = client.post("/applicant/organization", data={"email": "colleague@city.example.gov"})
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     client.post("/logout")
@@ -303,14 +286,14 @@ def test_who_else_may_invite(make: Factory, client: FlaskClient, login: Any) -> 
     db.session.rollback()
 
     # The people page itself is for officers and admins only.
-    login(make.applicant())
+    client = login(make.applicant())
     form = {"email": "friend@example.gov", "role": "officer"}
     assert client.post("/admin/people", data=form).status_code == 403
     client.post("/logout")
-    login(reviewer)
+    client = login(reviewer)
     assert client.post("/admin/people", data=form).status_code == 403
     client.post("/logout")
-    login(officer)
+    client = login(officer)
     response = client.post("/admin/people", data={"email": "boss@example.gov", "role": "admin"})
     assert response.status_code == 200  # not a choice an officer has
     assert db.session.scalar(select(func.count(Invitation.id))) == 0

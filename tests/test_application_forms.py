@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask, g, has_app_context
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
-from werkzeug.security import generate_password_hash
 from werkzeug.test import encode_multipart
 
 from app.clock import utcnow
@@ -30,41 +29,13 @@ from app.models.audit import AuditEvent
 from app.models.outbox import EmailMessage
 from app.models.user import User
 from app.services import applications as svc
-from tests.factories import PASSWORD, Factory
+from tests.factories import Factory
 
 SECTION_KEYS = ("project", "narrative", "partners", "budget", "milestones", "targets")
 OFFERED_AREAS = ["trade", "climate", "education", "health"]
 
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Hash test passwords with one PBKDF2 round: the tests sign in a lot, and hashing strength
-    is not what they check."""
-    from app.models import user as user_model
-
-    monkeypatch.setattr(
-        user_model,
-        "generate_password_hash",
-        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1"),
-    )
-
-
-@pytest.fixture(autouse=True)
-def _each_request_loads_its_own_user(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The test's app context outlives each request, and with it Flask's `g`, where Flask-Login
-    caches the signed-in user: forget that user before every request, so that each client is
-    whoever its own session cookie says (as with a fresh context per request in production)."""
-    original = FlaskClient.open
-
-    def open_fresh(self: FlaskClient, *args: Any, **kwargs: Any) -> Any:
-        if has_app_context():
-            g.pop("_login_user", None)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(FlaskClient, "open", open_fresh)
 
 
 class _FormReader(HTMLParser):
@@ -214,15 +185,6 @@ def snapshot(application_id: int) -> dict[str, Any]:
 def stored_files(app: Flask) -> list[Path]:
     root = Path(app.config["STORAGE_DIR"])
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
-
-
-def sign_in(app: Flask, user: User) -> FlaskClient:
-    """A second browser, signed in as `user`."""
-    other = app.test_client()
-    response = other.post("/login", data={"email": user.email, "password": PASSWORD})
-    assert response.status_code == 302
-    assert f"Account ({user.display_name})" in other.get("/account").get_data(as_text=True)
-    return other
 
 
 def pdf_of_size(size: int) -> bytes:
@@ -934,7 +896,7 @@ def test_two_colleagues_saving_the_same_section(
     first_user = make.applicant()
     second_user = make.applicant(organization=first_user.organization)
     application = make.application(make.round(officer=make.officer()), first_user)
-    first, second = login(first_user), sign_in(app, second_user)
+    first, second = login(first_user), login(second_user)
     # Both open the page, with the same version.
     first_form = page_form(
         first.get(section_url(application.id, "narrative")).get_data(as_text=True)

@@ -8,13 +8,11 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from functools import partial
 from typing import Any
 
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
 
 from app.extensions import db
 from app.jobs import commit, retry, rollback, run_outbox_job
@@ -62,15 +60,6 @@ def decisions_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
         if transition.trigger in DECISIONS:
             for name in transition.guards:
                 monkeypatch.setitem(APPLICATION.guards, name, lambda app, ctx: "tested elsewhere")
-
-
-@pytest.fixture(autouse=True)
-def cheap_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fast password hashes for the many accounts these tests make (sign-in still checks them)."""
-    monkeypatch.setattr(
-        "app.models.user.generate_password_hash",
-        partial(generate_password_hash, method="pbkdf2:sha256:1000"),
-    )
 
 
 @pytest.fixture

@@ -10,13 +10,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 import pytest
 from flask import Flask, current_app
 from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
 
 from app.clock import utcnow
 from app.extensions import db
@@ -30,14 +28,6 @@ from tests.factories import Factory
 from workflows import fire
 
 Wait = Callable[[], None]
-
-
-@pytest.fixture(autouse=True)
-def cheap_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        "app.models.user.generate_password_hash",
-        partial(generate_password_hash, method="pbkdf2:sha256:1000"),
-    )
 
 
 def count(model: type, *where: Any) -> int:

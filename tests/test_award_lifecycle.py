@@ -21,7 +21,6 @@ from app.models.user import User
 from app.services.decisions import budget_remaining
 from tests.decision_helpers import (
     award,
-    cheap_passwords,  # noqa: F401  (autouse)
     events_of,
     jobs_settled,  # noqa: F401  (autouse)
     scored_round,

@@ -32,12 +32,10 @@ from reports.letters import amount_in_words, extract_text
 from reports.package import AWARDS_CSV_COLUMNS
 from tests.decision_helpers import (
     award,
-    cheap_passwords,  # noqa: F401  (autouse)
-    client_for,
     jobs_settled,  # noqa: F401  (autouse)
     scored_round,
 )
-from tests.factories import Factory
+from tests.factories import Factory, SignIn
 from workflows import fire
 
 K = Decimal(1000)
@@ -99,10 +97,10 @@ def zip_of(app: Flask, package: AwardPackage) -> bytes:
 
 
 def test_manifest_checksums_match_the_files_and_awards_csv_has_one_row_per_award(
-    app: Flask, make: Factory, officer: User, wait_for_jobs: Callable[..., None]
+    app: Flask, make: Factory, officer: User, wait_for_jobs: Callable[..., None], login: SignIn
 ) -> None:
     rnd, awards = funded_round(make, officer, wait_for_jobs)
-    client = client_for(app, officer)
+    client = login(officer)
     package = package_of(client, rnd, wait_for_jobs)
     assert job_of(package).status == "done"
     page = client.get(f"/officer/packages/{package.id}").get_data(as_text=True)
@@ -172,9 +170,10 @@ def test_building_again_gives_the_same_bytes(
     officer: User,
     wait_for_jobs: Callable[..., None],
     monkeypatch: pytest.MonkeyPatch,
+    login: SignIn,
 ) -> None:
     rnd, _ = funded_round(make, officer, wait_for_jobs)
-    client = client_for(app, officer)
+    client = login(officer)
     first = package_of(client, rnd, wait_for_jobs)
     data = zip_of(app, first)
     key = first.storage_key
@@ -205,13 +204,13 @@ def test_building_again_gives_the_same_bytes(
 
 
 def test_missing_letters_are_rendered_for_the_package(
-    app: Flask, make: Factory, officer: User, wait_for_jobs: Callable[..., None]
+    app: Flask, make: Factory, officer: User, wait_for_jobs: Callable[..., None], login: SignIn
 ) -> None:
     rnd, awards = funded_round(make, officer, wait_for_jobs)
     for letter in db.session.scalars(select(AwardLetter)):
         db.session.delete(letter)
     commit()
-    package = package_of(client_for(app, officer), rnd, wait_for_jobs)
+    package = package_of(login(officer), rnd, wait_for_jobs)
     archive = zipfile.ZipFile(io.BytesIO(zip_of(app, package)))
     for made in awards:
         db.session.refresh(made)
@@ -220,14 +219,14 @@ def test_missing_letters_are_rendered_for_the_package(
 
 
 def test_a_failed_build_shows_its_error_and_retry_runs_it_again(
-    app: Flask, make: Factory, officer: User, wait_for_jobs: Callable[..., None]
+    app: Flask, make: Factory, officer: User, wait_for_jobs: Callable[..., None], login: SignIn
 ) -> None:
     rnd, awards = funded_round(make, officer, wait_for_jobs)
     letter = awards[1].latest_letter
     path = stored_path(app, letter.storage_key)
     original = path.read_bytes()
     path.unlink()
-    client = client_for(app, officer)
+    client = login(officer)
     package = package_of(client, rnd, wait_for_jobs)
     job = job_of(package)
     assert job.status == "failed"
@@ -256,14 +255,14 @@ def test_a_failed_build_shows_its_error_and_retry_runs_it_again(
 
 
 def test_the_progress_page_refreshes_itself_while_the_build_runs(
-    app: Flask, make: Factory, officer: User, wait_for_jobs: Callable[..., None]
+    app: Flask, make: Factory, officer: User, wait_for_jobs: Callable[..., None], login: SignIn
 ) -> None:
     rnd, _ = funded_round(make, officer, wait_for_jobs)
     package = request_package(rnd, officer)
     ids = db.session.info.pop("outbox_ids")
     db.session.commit()  # recorded, not yet handed to a worker
     job = job_of(package)
-    client = client_for(app, officer)
+    client = login(officer)
     html = client.get(f"/officer/packages/{package.id}").get_data(as_text=True)
     # Updated in place every 2 seconds by a script (a timed meta refresh fails WCAG 2.2.1).
     assert 'data-l2g-live="2"' in html and "js/live-progress.js" in html
@@ -323,11 +322,11 @@ def test_the_letter_holds_amount_number_dates_and_schedule(
 
 
 def test_regenerating_after_a_change_keeps_every_version(
-    app: Flask, make: Factory, officer: User, wait_for_jobs: Callable[..., None]
+    app: Flask, make: Factory, officer: User, wait_for_jobs: Callable[..., None], login: SignIn
 ) -> None:
     _, awards = funded_round(make, officer, wait_for_jobs)
     made = awards[0]
-    client = client_for(app, officer)
+    client = login(officer)
     url = f"/officer/awards/{made.id}"
     # Nothing changed: regenerating keeps the one letter.
     client.post(f"{url}/letter")
@@ -376,11 +375,11 @@ def test_regenerating_after_a_change_keeps_every_version(
 
 
 def test_award_detail_fires_the_lifecycle_with_reasons_next_to_the_field(
-    app: Flask, make: Factory, officer: User, wait_for_jobs: Callable[..., None]
+    app: Flask, make: Factory, officer: User, wait_for_jobs: Callable[..., None], login: SignIn
 ) -> None:
     rnd, awards = funded_round(make, officer, wait_for_jobs)
     made = awards[0]
-    client = client_for(app, officer)
+    client = login(officer)
     page = client.get(f"/officer/awards/{made.id}").get_data(as_text=True)
     assert "Rescind the offer" in page and "Accept the award" not in page
     for entry in schedule_for(made):
@@ -412,12 +411,17 @@ def test_award_detail_fires_the_lifecycle_with_reasons_next_to_the_field(
 
 
 def test_award_list_filters_by_round_and_state_in_a_fixed_number_of_queries(
-    app: Flask, make: Factory, officer: User, wait_for_jobs: Callable[..., None], count_queries: Any
+    app: Flask,
+    make: Factory,
+    officer: User,
+    wait_for_jobs: Callable[..., None],
+    count_queries: Any,
+    login: SignIn,
 ) -> None:
     rnd, awards = funded_round(make, officer, wait_for_jobs)
     fire(awards[2], "rescind", officer, comment="Duplicate funding.")
     commit()
-    client = client_for(app, officer)
+    client = login(officer)
     db.session.expire_all()
     with count_queries() as q:
         html = client.get(f"/officer/awards?round={rnd.id}").get_data(as_text=True)
@@ -435,16 +439,21 @@ def test_award_list_filters_by_round_and_state_in_a_fixed_number_of_queries(
 
 @pytest.mark.parametrize("role", ["grantee", "reviewer", "admin"])
 def test_only_officers_open_award_and_package_pages(
-    role: str, app: Flask, make: Factory, officer: User, wait_for_jobs: Callable[..., None]
+    role: str,
+    app: Flask,
+    make: Factory,
+    officer: User,
+    wait_for_jobs: Callable[..., None],
+    login: SignIn,
 ) -> None:
     rnd, awards = funded_round(make, officer, wait_for_jobs)
-    package = package_of(client_for(app, officer), rnd, wait_for_jobs)
+    package = package_of(login(officer), rnd, wait_for_jobs)
     made = awards[0]
     if role == "grantee":  # even the award's own grantee: its pages are the grantee pages
         user = db.session.scalar(select(User).where(User.organization_id == made.organization_id))
     else:
         user = make.user(role)
-    client = client_for(app, user)
+    client = login(user)
     letter = made.latest_letter
     for url in (
         "/officer/awards",

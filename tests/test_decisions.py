@@ -37,13 +37,11 @@ from app.services.decisions import (
 )
 from tests.decision_helpers import (
     award,
-    cheap_passwords,  # noqa: F401  (autouse)
-    client_for,
     events_of,
     jobs_settled,  # noqa: F401  (autouse)
     scored_round,
 )
-from tests.factories import Factory
+from tests.factories import Factory, SignIn
 from workflows import TransitionRefused, fire
 
 K = Decimal(1000)
@@ -430,11 +428,11 @@ def test_bulk_award_goes_in_rank_order_and_reports_refusals(make: Factory, offic
 
 
 def test_funding_line_page_shows_ranking_budget_and_slate(
-    app: Flask, make: Factory, officer: User, count_queries: Any
+    app: Flask, make: Factory, officer: User, count_queries: Any, login: SignIn
 ) -> None:
     rnd, apps = scored_round(make, officer, [100 * K] * 3, scores=[1, 2, 3], budget=250 * K)
     award(apps[0], officer, comment=None)
-    client = client_for(app, officer)
+    client = login(officer)
     url = f"/officer/rounds/{rnd.id}/decisions"
     db.session.expire_all()  # the client shares the test's session: start both pages cold
     with count_queries() as few:
@@ -456,10 +454,10 @@ def test_funding_line_page_shows_ranking_budget_and_slate(
 
 
 def test_refused_decision_shows_every_reason_next_to_its_field(
-    app: Flask, make: Factory, officer: User
+    app: Flask, make: Factory, officer: User, login: SignIn
 ) -> None:
     rnd, apps = scored_round(make, officer, [100 * K], budget=150 * K, max_award=150 * K)
-    client = client_for(app, officer)
+    client = login(officer)
     response = client.post(
         f"/officer/rounds/{rnd.id}/decisions/{apps[0].id}",
         data={
@@ -505,12 +503,12 @@ def test_refused_decision_shows_every_reason_next_to_its_field(
 
 
 def test_bulk_page_reports_done_and_refused_then_finalize(
-    app: Flask, make: Factory, officer: User
+    app: Flask, make: Factory, officer: User, login: SignIn
 ) -> None:
     rnd, (a, b, c) = scored_round(
         make, officer, [100 * K] * 3, scores=[1, 2, 3], budget=200 * K, max_award=200 * K
     )
-    client = client_for(app, officer)
+    client = login(officer)
     finalize = client.post(f"/officer/rounds/{rnd.id}/finalize", follow_redirects=True)
     assert "3 scored application(s) still need a decision" in finalize.get_data(as_text=True)
     response = client.post(
@@ -536,10 +534,12 @@ def test_bulk_page_reports_done_and_refused_then_finalize(
 
 
 @pytest.mark.parametrize("role", ["applicant", "reviewer", "admin"])
-def test_only_officers_decide(role: str, app: Flask, make: Factory, officer: User) -> None:
+def test_only_officers_decide(
+    role: str, app: Flask, make: Factory, officer: User, login: SignIn
+) -> None:
     rnd, apps = scored_round(make, officer, [100 * K])
     user = make.applicant() if role == "applicant" else make.user(role)
-    client = client_for(app, user)
+    client = login(user)
     assert client.get(f"/officer/rounds/{rnd.id}/decisions").status_code == 403
     response = client.post(
         f"/officer/rounds/{rnd.id}/decisions/{apps[0].id}", data={"trigger": "award"}

@@ -12,8 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from flask import Flask, g
-from flask.testing import FlaskClient
+from flask import Flask
 from sqlalchemy import func, select
 
 from app.clock import utcnow
@@ -33,7 +32,7 @@ from app.services.review_assignment import add_reviewer
 from app.services.reviews import declare, save_draft
 from app.services.rounds import StaleEdit
 from reports.letters import extract_text
-from tests.factories import Factory
+from tests.factories import Factory, SignIn
 from workflows import TransitionRefused, fire
 
 GOOD = {"name": "Alex Mayor", "title": "Mayor", "consent": "y"}
@@ -100,22 +99,6 @@ def make_award(
     return award
 
 
-class UserClient(FlaskClient):
-    """A browser of its own. The tests' app context outlives each request, and Flask-Login keeps
-    the signed-in user in its `g`: forget it before each request so the cookie decides."""
-
-    def open(self, *args: Any, **kwargs: Any) -> Any:
-        g.pop("_login_user", None)
-        return super().open(*args, **kwargs)
-
-
-def client_for(app: Flask, user: User) -> FlaskClient:
-    client = UserClient(app, app.response_class, use_cookies=True)
-    response = client.post("/login", data={"email": user.email, "password": Factory().password})
-    assert response.status_code == 302, response.get_data(as_text=True)[:300]
-    return client
-
-
 def grantee_of(award: Award) -> User:
     user = db.session.scalar(select(User).where(User.organization_id == award.organization_id))
     assert user is not None
@@ -165,9 +148,9 @@ def award(make: Factory, wait_for_jobs: Callable[[], None]) -> Award:
 
 
 def test_awards_list_shows_own_awards_with_amount_state_and_deadline(
-    app: Flask, award: Award, freeze: Callable[[datetime], None]
+    app: Flask, award: Award, freeze: Callable[[datetime], None], login: SignIn
 ) -> None:
-    client = client_for(app, grantee_of(award))
+    client = login(grantee_of(award))
     freeze(award.acceptance_deadline - timedelta(days=9, hours=2))
     html = client.get("/applicant/awards/").get_data(as_text=True)
     assert award.number in html
@@ -184,11 +167,12 @@ def test_awards_list_is_one_query_however_many_awards(
     make: Factory,
     wait_for_jobs: Callable[[], None],
     count_queries: Callable[[], Any],
+    login: SignIn,
 ) -> None:
     user = make.applicant()
     rnd = make.round()
     make_award(make, wait_for_jobs, rnd=rnd, user=user)
-    client = client_for(app, user)
+    client = login(user)
     round_id, organization_id = rnd.id, user.organization_id
     db.session.expunge_all()  # the request loads everything itself, as in production
     with count_queries() as one:
@@ -203,9 +187,9 @@ def test_awards_list_is_one_query_however_many_awards(
 
 
 def test_another_organization_sees_nothing_and_can_do_nothing(
-    app: Flask, make: Factory, award: Award, wait_for_jobs: Callable[[], None]
+    app: Flask, make: Factory, award: Award, wait_for_jobs: Callable[[], None], login: SignIn
 ) -> None:
-    stranger = client_for(app, make.applicant())
+    stranger = login(make.applicant())
     base = f"/applicant/awards/{award.id}"
     for url in (base, f"{base}/letter", f"{base}/letters/1"):
         assert stranger.get(url).status_code == 404, url
@@ -218,13 +202,15 @@ def test_another_organization_sees_nothing_and_can_do_nothing(
     assert audit_count(award, "accept") == audit_count(award, "refuse") == 0
     # An unknown award is the same 404, and other roles may not open the grantee's pages.
     assert stranger.get("/applicant/awards/999999").status_code == 404
-    officer = client_for(app, make.officer())
+    officer = login(make.officer())
     assert officer.get(base).status_code == 403
 
 
-def test_award_page_shows_the_award_letter_schedule_and_forms(app: Flask, award: Award) -> None:
+def test_award_page_shows_the_award_letter_schedule_and_forms(
+    app: Flask, award: Award, login: SignIn
+) -> None:
     user = grantee_of(award)
-    html = client_for(app, user).get(f"/applicant/awards/{award.id}").get_data(as_text=True)
+    html = login(user).get(f"/applicant/awards/{award.id}").get_data(as_text=True)
     assert "$100,000.00" in html
     for entry in schedule_for(award):
         assert entry.title in html
@@ -253,10 +239,10 @@ MISSING_INPUT = {  # what is left out -> the message shown next to each field
 
 
 def test_accept_with_missing_input_shows_each_reason_next_to_its_field(
-    app: Flask, award: Award
+    app: Flask, award: Award, login: SignIn
 ) -> None:
     blank = {"name": "   ", "title": "", "consent": None}
-    client = client_for(app, grantee_of(award))
+    client = login(grantee_of(award))
     for missing, errors in MISSING_INPUT.items():
         overrides = blank if missing == "all" else {missing: blank[missing]}
         response = client.post(
@@ -280,10 +266,14 @@ def test_accept_with_missing_input_shows_each_reason_next_to_its_field(
 
 
 def test_accept_records_signature_time_and_account_and_creates_reports(
-    app: Flask, award: Award, freeze: Callable[[datetime], None], wait_for_jobs: Callable[[], None]
+    app: Flask,
+    award: Award,
+    freeze: Callable[[datetime], None],
+    wait_for_jobs: Callable[[], None],
+    login: SignIn,
 ) -> None:
     user = grantee_of(award)
-    client = client_for(app, user)
+    client = login(user)
     moment = award.offered_at + timedelta(days=10, hours=3)
     freeze(moment)
     response = client.post(
@@ -321,8 +311,8 @@ def test_accept_records_signature_time_and_account_and_creates_reports(
     assert count(EmailMessage, EmailMessage.subject == f"Award {award.number} accepted") >= 1
 
 
-def test_double_clicked_accept_accepts_once(app: Flask, award: Award) -> None:
-    client = client_for(app, grantee_of(award))
+def test_double_clicked_accept_accepts_once(app: Flask, award: Award, login: SignIn) -> None:
+    client = login(grantee_of(award))
     form = accept_form(award)
     first = client.post(f"/applicant/awards/{award.id}/accept", data=form)
     second = client.post(f"/applicant/awards/{award.id}/accept", data=form)
@@ -375,8 +365,10 @@ def test_concurrent_accepts_accept_once(app: Flask, award: Award) -> None:
     assert count(ImpactReport, ImpactReport.award_id == award.id) == len(schedule_for(award))
 
 
-def test_accept_on_a_changed_award_is_409_with_input_kept(app: Flask, award: Award) -> None:
-    client = client_for(app, grantee_of(award))
+def test_accept_on_a_changed_award_is_409_with_input_kept(
+    app: Flask, award: Award, login: SignIn
+) -> None:
+    client = login(grantee_of(award))
     form = accept_form(award, name="Alex Kept", title="Mayor Kept")
     # The program office changes the award's conditions while the page is open.
     award.conditions = [*award.conditions, "A new condition added by the program office."]
@@ -401,8 +393,10 @@ def test_accept_on_a_changed_award_is_409_with_input_kept(app: Flask, award: Awa
 # --- Refusing ----------------------------------------------------------------------------------
 
 
-def test_refuse_needs_a_reason(app: Flask, award: Award, wait_for_jobs: Callable[[], None]) -> None:
-    client = client_for(app, grantee_of(award))
+def test_refuse_needs_a_reason(
+    app: Flask, award: Award, wait_for_jobs: Callable[[], None], login: SignIn
+) -> None:
+    client = login(grantee_of(award))
     url = f"/applicant/awards/{award.id}/refuse"
     response = client.post(url, data={"refusal-reason": "  ", "refusal-version": award.version})
     html = response.get_data(as_text=True)
@@ -431,9 +425,9 @@ def test_refuse_needs_a_reason(app: Flask, award: Award, wait_for_jobs: Callable
 
 
 def test_after_the_deadline_accept_and_refuse_are_refused_with_the_reason(
-    app: Flask, award: Award, freeze: Callable[[datetime], None]
+    app: Flask, award: Award, freeze: Callable[[datetime], None], login: SignIn
 ) -> None:
-    client = client_for(app, grantee_of(award))
+    client = login(grantee_of(award))
     freeze(award.acceptance_deadline + timedelta(seconds=1))
     page = client.get(f"/applicant/awards/{award.id}").get_data(as_text=True)
     assert "the acceptance deadline has passed" in page
@@ -453,9 +447,9 @@ def test_after_the_deadline_accept_and_refuse_are_refused_with_the_reason(
 
 
 def test_at_the_deadline_itself_accepting_still_works(
-    app: Flask, award: Award, freeze: Callable[[datetime], None]
+    app: Flask, award: Award, freeze: Callable[[datetime], None], login: SignIn
 ) -> None:
-    client = client_for(app, grantee_of(award))
+    client = login(grantee_of(award))
     freeze(award.acceptance_deadline)
     response = client.post(f"/applicant/awards/{award.id}/accept", data=accept_form(award))
     assert response.status_code == 302
@@ -599,11 +593,11 @@ def test_awards_activate_due_command(
 
 
 def test_letter_download_is_the_pdf_with_number_and_amount(
-    app: Flask, make: Factory, wait_for_jobs: Callable[[], None]
+    app: Flask, make: Factory, wait_for_jobs: Callable[[], None], login: SignIn
 ) -> None:
     award = make_award(make, wait_for_jobs, amount=Decimal("87500"))
     wait_for_jobs()
-    client = client_for(app, grantee_of(award))
+    client = login(grantee_of(award))
     response = client.get(f"/applicant/awards/{award.id}/letter")
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"
@@ -616,7 +610,7 @@ def test_letter_download_is_the_pdf_with_number_and_amount(
 
 
 def test_older_letter_versions_are_listed_and_kept(
-    app: Flask, award: Award, wait_for_jobs: Callable[[], None]
+    app: Flask, award: Award, wait_for_jobs: Callable[[], None], login: SignIn
 ) -> None:
     wait_for_jobs()
     award = reload(award)
@@ -625,7 +619,7 @@ def test_older_letter_versions_are_listed_and_kept(
     second = render_letter(award)
     commit()
     assert second.version_no == 2
-    client = client_for(app, grantee_of(award))
+    client = login(grantee_of(award))
     html = client.get(f"/applicant/awards/{award.id}").get_data(as_text=True)
     assert "version 2" in html
     assert f'href="/applicant/awards/{award.id}/letters/1"' in html
@@ -635,10 +629,10 @@ def test_older_letter_versions_are_listed_and_kept(
     assert client.get(f"/applicant/awards/{award.id}/letters/3").status_code == 404
 
 
-def test_letter_not_yet_rendered_is_announced(app: Flask, award: Award) -> None:
+def test_letter_not_yet_rendered_is_announced(app: Flask, award: Award, login: SignIn) -> None:
     for letter in list(award.letters):
         db.session.delete(letter)
     commit()
-    client = client_for(app, grantee_of(award))
+    client = login(grantee_of(award))
     assert "being prepared" in client.get(f"/applicant/awards/{award.id}").get_data(as_text=True)
     assert client.get(f"/applicant/awards/{award.id}/letter").status_code == 404

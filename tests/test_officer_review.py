@@ -7,13 +7,11 @@ import html as html_module
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
-from functools import partial
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
 
 from app.clock import utcnow
 from app.extensions import db
@@ -28,14 +26,6 @@ from app.services.review_assignment import add_reviewer
 from app.services.reviews import declare, save_draft
 from tests.factories import Factory
 from workflows import fire
-
-
-@pytest.fixture(autouse=True)
-def cheap_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        "app.models.user.generate_password_hash",
-        partial(generate_password_hash, method="pbkdf2:sha256:1000"),
-    )
 
 
 @pytest.fixture

@@ -12,10 +12,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from flask import Flask, g, has_app_context
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
 
 from app.extensions import db
 from app.jobs import commit
@@ -24,35 +23,7 @@ from app.models.audit import AuditEvent
 from app.models.round import Round
 from app.models.user import User
 from app.views import officer as officer_views
-from tests.factories import PASSWORD, Factory
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
-    """One PBKDF2 round for test passwords: these tests sign in often."""
-    from app.models import user as user_model
-
-    monkeypatch.setattr(
-        user_model,
-        "generate_password_hash",
-        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1"),
-    )
-
-
-@pytest.fixture(autouse=True)
-def _each_request_loads_its_own_user(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The test's app context outlives each request, and with it Flask's `g`, where Flask-Login
-    caches the signed-in user: forget that user before every request, so that each client is
-    whoever its own session cookie says (as with a fresh context per request in production)."""
-    original = FlaskClient.open
-
-    def open_fresh(self: FlaskClient, *args: Any, **kwargs: Any) -> Any:
-        if has_app_context():
-            g.pop("_login_user", None)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(FlaskClient, "open", open_fresh)
-
+from tests.factories import Factory
 
 _SPAN = re.compile(
     r'<span class="usa-error-message"(?: id="(?P<id>[^"]*)")?[^>]*>(?P<text>.*?)</span>', re.S
@@ -116,15 +87,6 @@ def valid_round(**changes: Any) -> dict[str, Any]:
     }
     data.update(changes)
     return {k: v for k, v in data.items() if v is not None}
-
-
-def sign_in(app: Flask, user: User) -> FlaskClient:
-    """Another browser, signed in as `user`."""
-    other = app.test_client()
-    response = other.post("/login", data={"email": user.email, "password": PASSWORD})
-    assert response.status_code == 302
-    assert f"Account ({user.display_name})" in other.get("/account").get_data(as_text=True)
-    return other
 
 
 @pytest.fixture
@@ -281,7 +243,7 @@ def test_editing_a_round_with_a_stale_version_keeps_the_input(
 ) -> None:
     rnd = make.round(state="draft", officer=officer)
     first = login(officer)
-    second = sign_in(app, make.officer())
+    second = login(make.officer())
     url = f"/officer/rounds/{rnd.id}/edit"
     version = input_value(first.get(url).get_data(as_text=True), "version")
     assert input_value(second.get(url).get_data(as_text=True), "version") == version
@@ -388,9 +350,7 @@ def test_marking_ineligible_needs_a_comment_and_both_sides_see_it(
     assert _state(application) == "ineligible"
     for html in (
         client.get(f"/officer/applications/{application.id}").get_data(as_text=True),
-        sign_in(app, applicant)
-        .get(f"/applicant/applications/{application.id}")
-        .get_data(as_text=True),
+        login(applicant).get(f"/applicant/applications/{application.id}").get_data(as_text=True),
     ):
         history = _history(html)
         assert "Mark ineligible" in history and "submitted → ineligible" in history
@@ -415,7 +375,7 @@ def test_returning_to_draft_needs_a_comment_and_the_applicant_can_edit_again(
     page = _fire(client, application, "return_to_draft", "Please attach the mayor's letter.")
     assert "Done: return to draft → draft." in page
     assert _state(application) == "draft"
-    own = sign_in(app, applicant)
+    own = login(applicant)
     overview = own.get(f"/applicant/applications/{application.id}").get_data(as_text=True)
     history = _history(overview)
     assert "Please attach the mayor's letter." in history
@@ -447,7 +407,7 @@ def test_marking_eligible_records_who_and_when(
         "eligible",
     )
     assert event.created_at == MOMENT + timedelta(days=1, hours=2)
-    overview = sign_in(app, applicant).get(f"/applicant/applications/{application.id}")
+    overview = login(applicant).get(f"/applicant/applications/{application.id}")
     history = _history(overview.get_data(as_text=True))
     assert "Mark eligible" in history and "Apr 3, 2030, 1:04 PM EDT" in history
 

@@ -24,21 +24,18 @@ from app.models.user import User
 from app.services import program_data as data
 from app.services.impact_reports import CUMULATIVE_INDICATORS
 from tests.decision_helpers import (
-    cheap_passwords,  # noqa: F401  (autouse)
     jobs_settled,  # noqa: F401  (autouse)
 )
-from tests.factories import Factory
+from tests.factories import Factory, SignIn
 from tests.program_helpers import (
     Funded,
     Spec,
     accept_report,
-    anonymous,
     file_report,
     funded_round,
     grantee_of,
     reports_of,
     request_changes,
-    signed_in,
     values,
 )
 
@@ -211,8 +208,10 @@ def test_groups_by_state_round_and_priority_area(world: World) -> None:
     assert dash.by_area["climate"].targets["jobs"] == D(40)
 
 
-def test_dashboard_page_shows_the_sums_in_charts_and_tables(app: Flask, world: World) -> None:
-    html = signed_in(app, world.officer).get("/officer/dashboard").get_data(as_text=True)
+def test_dashboard_page_shows_the_sums_in_charts_and_tables(
+    app: Flask, world: World, login: SignIn
+) -> None:
+    html = login(world.officer).get("/officer/dashboard").get_data(as_text=True)
     expected = accepted_sums()
     assert table_row(html, "Indicators against targets", INDICATORS["jobs"]) == [
         "18",
@@ -252,8 +251,10 @@ def test_dashboard_page_shows_the_sums_in_charts_and_tables(app: Flask, world: W
         assert f">{value}<" not in html
 
 
-def test_indicator_select_changes_the_grouped_charts(app: Flask, world: World) -> None:
-    client = signed_in(app, world.officer)
+def test_indicator_select_changes_the_grouped_charts(
+    app: Flask, world: World, login: SignIn
+) -> None:
+    client = login(world.officer)
     html = client.get("/officer/dashboard?indicator=people_reached").get_data(as_text=True)
     caption = "By state: awards, amount and people reached"
     assert table_row(html, caption, "Texas") == ["1", "$200,000", "1,200", "5,000"]
@@ -274,8 +275,10 @@ def test_indicator_select_changes_the_grouped_charts(app: Flask, world: World) -
         ("state=oh&area=nonsense", 2, "15"),  # lower case is read; an unknown area is ignored
     ],
 )
-def test_filters(app: Flask, world: World, query: str, awards: int, jobs: str | None) -> None:
-    html = signed_in(app, world.officer).get(f"/officer/dashboard?{query}").get_data(as_text=True)
+def test_filters(
+    app: Flask, world: World, query: str, awards: int, jobs: str | None, login: SignIn
+) -> None:
+    html = login(world.officer).get(f"/officer/dashboard?{query}").get_data(as_text=True)
     figure = re.search(r'l2g-figures__value">([\d,]+)</span> awards?', html)
     assert figure and figure.group(1) == str(awards)
     if jobs is None:
@@ -284,8 +287,8 @@ def test_filters(app: Flask, world: World, query: str, awards: int, jobs: str | 
         assert table_row(html, "Indicators against targets", INDICATORS["jobs"])[0] == jobs
 
 
-def test_round_filter(app: Flask, world: World) -> None:
-    client = signed_in(app, world.officer)
+def test_round_filter(app: Flask, world: World, login: SignIn) -> None:
+    client = login(world.officer)
     html = client.get(f"/officer/dashboard?round={world.fall.round.id}").get_data(as_text=True)
     assert table_row(html, "Indicators against targets", INDICATORS["jobs"])[0] == "3"
     assert f'<option value="{world.fall.round.id}" selected>' in html
@@ -304,8 +307,10 @@ def read_csv(response: Any) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
-def test_reports_csv_has_one_row_per_report_with_every_indicator(app: Flask, world: World) -> None:
-    response = signed_in(app, world.officer).get("/officer/dashboard/reports.csv")
+def test_reports_csv_has_one_row_per_report_with_every_indicator(
+    app: Flask, world: World, login: SignIn
+) -> None:
+    response = login(world.officer).get("/officer/dashboard/reports.csv")
     assert "attachment" in response.headers["Content-Disposition"]
     assert response.get_data(as_text=True).startswith("\ufeffaward_number,jurisdiction,state,")
     rows = read_csv(response)
@@ -338,7 +343,7 @@ def test_reports_csv_has_one_row_per_report_with_every_indicator(app: Flask, wor
     assert len(dayton) == 2 and all(r["jobs"] == "" for r in dayton)
 
 
-def test_reports_csv_filters_and_escapes_formulas(app: Flask, make: Factory) -> None:
+def test_reports_csv_filters_and_escapes_formulas(app: Flask, make: Factory, login: SignIn) -> None:
     officer = make.officer()
     funded = funded_round(
         make,
@@ -348,15 +353,15 @@ def test_reports_csv_filters_and_escapes_formulas(app: Flask, make: Factory) -> 
             Spec(state_code="OR"),
         ],
     )
-    client = signed_in(app, officer)
+    client = login(officer)
     rows = read_csv(client.get("/officer/dashboard/reports.csv?state=WA"))
     assert {r["state"] for r in rows} == {"WA"} and len(rows) == 2
     assert rows[0]["jurisdiction"].startswith("'=HYPERLINK")
     assert rows[0]["award_number"] == funded.awards[0].number
 
 
-def test_reports_csv_is_streamed(app: Flask, world: World) -> None:
-    response = signed_in(app, world.officer).get("/officer/dashboard/reports.csv", buffered=False)
+def test_reports_csv_is_streamed(app: Flask, world: World, login: SignIn) -> None:
+    response = login(world.officer).get("/officer/dashboard/reports.csv", buffered=False)
     assert response.is_streamed
     response.close()
 
@@ -365,25 +370,27 @@ def test_reports_csv_is_streamed(app: Flask, world: World) -> None:
 
 
 @pytest.mark.parametrize("url", ["/officer/dashboard", "/officer/dashboard/reports.csv"])
-def test_only_officers(app: Flask, make: Factory, url: str) -> None:
-    assert signed_in(app, make.applicant()).get(url).status_code == 403
-    assert signed_in(app, make.reviewer()).get(url).status_code == 403
-    assert signed_in(app, make.admin()).get(url).status_code == 403
-    response = anonymous(app).get(url)
+def test_only_officers(app: Flask, make: Factory, url: str, login: SignIn) -> None:
+    assert login(make.applicant()).get(url).status_code == 403
+    assert login(make.reviewer()).get(url).status_code == 403
+    assert login(make.admin()).get(url).status_code == 403
+    response = app.test_client().get(url)
     assert response.status_code == 302 and "/login" in response.headers["Location"]
-    assert signed_in(app, make.officer()).get(url).status_code == 200
+    assert login(make.officer()).get(url).status_code == 200
 
 
-def test_empty_program(app: Flask, make: Factory) -> None:
-    client = signed_in(app, make.officer())
+def test_empty_program(app: Flask, make: Factory, login: SignIn) -> None:
+    client = login(make.officer())
     html = client.get("/officer/dashboard").get_data(as_text=True)
     assert "No award accepted by its grantee matches these filters." in html
     assert read_csv(client.get("/officer/dashboard/reports.csv")) == []
     assert data.dashboard_totals().overall.awards == 0
 
 
-def test_officer_nav_links_to_the_dashboard_and_the_catalog(app: Flask, make: Factory) -> None:
-    html = signed_in(app, make.officer()).get("/officer/dashboard").get_data(as_text=True)
+def test_officer_nav_links_to_the_dashboard_and_the_catalog(
+    app: Flask, make: Factory, login: SignIn
+) -> None:
+    html = login(make.officer()).get("/officer/dashboard").get_data(as_text=True)
     nav = html.split('aria-label="Primary navigation"', 1)[1].split("</nav>", 1)[0]
     assert 'href="/officer/dashboard"' in nav and 'href="/catalog"' in nav
 
@@ -419,8 +426,10 @@ def _program_of(make: Factory, officer: User, count: int) -> None:
         file_report(final, grantee, values(jobs=3))
 
 
-def _counts(app: Flask, officer: User, count_queries: Callable[[], Any]) -> dict[str, int]:
-    officer_client, public = signed_in(app, officer), anonymous(app)
+def _counts(
+    app: Flask, officer: User, count_queries: Callable[[], Any], login: SignIn
+) -> dict[str, int]:
+    officer_client, public = login(officer), app.test_client()
     counts = {}
     for url in PAGES:
         client = officer_client if url.startswith("/officer") else public
@@ -434,15 +443,15 @@ def _counts(app: Flask, officer: User, count_queries: Callable[[], Any]) -> dict
 
 
 def test_query_counts_do_not_grow_with_the_awards(
-    app: Flask, make: Factory, count_queries: Callable[[], Any]
+    app: Flask, make: Factory, count_queries: Callable[[], Any], login: SignIn
 ) -> None:
     officer = make.officer()
     officer_id = officer.id
     _program_of(make, officer, SMALL)
-    small = _counts(app, officer, count_queries)
+    small = _counts(app, officer, count_queries, login)
     officer = db.session.get(User, officer_id)
     _program_of(make, officer, LARGE - SMALL)
     assert db.session.query(Award).count() == LARGE
-    large = _counts(app, db.session.get(User, officer_id), count_queries)
+    large = _counts(app, db.session.get(User, officer_id), count_queries, login)
     assert large == small
     assert max(small.values()) <= 10, small

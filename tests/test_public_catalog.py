@@ -26,23 +26,20 @@ from app.services import program_data as data
 from app.services.tilemap import TILES
 from app.views import catalog
 from tests.decision_helpers import (
-    cheap_passwords,  # noqa: F401  (autouse)
     jobs_settled,  # noqa: F401  (autouse)
     quiet_commit,
 )
-from tests.factories import Factory
+from tests.factories import Factory, SignIn
 from tests.program_helpers import (
     SIGNATURE,
     Funded,
     Spec,
     accept_report,
-    anonymous,
     file_report,
     funded_round,
     grantee_of,
     reports_of,
     request_changes,
-    signed_in,
     values,
 )
 from workflows import fire
@@ -152,7 +149,7 @@ def text_of(response: Any) -> str:
 
 
 def test_anyone_sees_every_funded_project_with_its_public_facts(app: Flask, world: World) -> None:
-    html = text_of(anonymous(app).get("/catalog"))
+    html = text_of(app.test_client().get("/catalog"))
     assert "Catalog of funded projects" in html
     for title in ("Quiet City harbor exchange", "Lone Star trade corridor"):
         assert title in html
@@ -176,17 +173,17 @@ def test_anyone_sees_every_funded_project_with_its_public_facts(app: Flask, worl
     assert '<span class="l2g-figures__value">$300K</span> foreign direct investment' in html
 
 
-def test_the_catalog_is_in_everyones_navigation(app: Flask, make: Factory) -> None:
-    for client in (anonymous(app), signed_in(app, make.applicant())):
+def test_the_catalog_is_in_everyones_navigation(app: Flask, make: Factory, login: SignIn) -> None:
+    for client in (app.test_client(), login(make.applicant())):
         html = text_of(client.get("/catalog"))
         nav = html.split('aria-label="Primary navigation"', 1)[1].split("</nav>", 1)[0]
         assert '<a class="l2g-nav__link" href="/catalog">Catalog of funded projects</a>' in nav
-    html = text_of(signed_in(app, make.reviewer()).get("/catalog"))
+    html = text_of(login(make.reviewer()).get("/catalog"))
     assert "Catalog of funded projects" in html
 
 
 def test_nothing_private_in_the_page_the_json_or_the_csv(app: Flask, world: World) -> None:
-    client = anonymous(app)
+    client = app.test_client()
     files = {
         "page": text_of(client.get("/catalog")),
         "page of Maine": text_of(client.get("/catalog?state=ME")),
@@ -224,7 +221,7 @@ def test_nothing_private_in_the_page_the_json_or_the_csv(app: Flask, world: Worl
 
 
 def test_the_json_fields_are_exactly_the_whitelist(app: Flask, world: World) -> None:
-    payload = json.loads(text_of(anonymous(app).get("/catalog/awards.json")))
+    payload = json.loads(text_of(app.test_client().get("/catalog/awards.json")))
     assert payload["count"] == 3 == len(payload["awards"])
     assert payload["indicators"] == INDICATORS
     for record in payload["awards"]:
@@ -284,7 +281,7 @@ def test_the_whitelist_is_one_place() -> None:
 
 
 def test_the_csv_carries_the_json_records(app: Flask, world: World) -> None:
-    client = anonymous(app)
+    client = app.test_client()
     payload = json.loads(text_of(client.get("/catalog/awards.json")))
     response = client.get("/catalog/awards.csv")
     assert response.mimetype == "text/csv"
@@ -326,7 +323,7 @@ def test_filters_apply_to_the_page_the_json_and_the_csv(
         "Pacific health partnership",
     }
     expected = everything if titles is None else titles
-    client = anonymous(app)
+    client = app.test_client()
     payload = json.loads(text_of(client.get(f"/catalog/awards.json?{query}")))
     assert {r["project_title"] for r in payload["awards"]} == expected
     rows = list(csv.DictReader(io.StringIO(text_of(client.get(f"/catalog/awards.csv?{query}")))))
@@ -342,7 +339,7 @@ def test_filters_apply_to_the_page_the_json_and_the_csv(
 
 
 def test_round_filter_lists_only_rounds_with_public_awards(app: Flask, world: World) -> None:
-    client = anonymous(app)
+    client = app.test_client()
     html = text_of(client.get("/catalog"))
     assert f'<option value="{world.program.round.id}"' in html
     assert f'<option value="{world.draft_round.id}"' not in html
@@ -353,7 +350,7 @@ def test_round_filter_lists_only_rounds_with_public_awards(app: Flask, world: Wo
 
 def test_pages_of_projects(app: Flask, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(catalog, "PAGE_SIZE", 2)
-    client = anonymous(app)
+    client = app.test_client()
     first = text_of(client.get("/catalog"))
     second = text_of(client.get("/catalog?page=2"))
     beyond = text_of(client.get("/catalog?page=99"))  # the last page
@@ -374,7 +371,7 @@ def test_pages_of_projects(app: Flask, world: World, monkeypatch: pytest.MonkeyP
 
 
 def test_the_map_has_every_state_and_links_the_funded_ones(app: Flask, world: World) -> None:
-    html = text_of(anonymous(app).get("/catalog?area=trade"))
+    html = text_of(app.test_client().get("/catalog?area=trade"))
     svg = html.split('<svg class="l2g-map"', 1)[1].split("</svg>", 1)[0]
     assert 'role="group" aria-labelledby="h-map" aria-describedby="map-desc"' in svg
     for code in TILES:
@@ -405,7 +402,7 @@ def test_the_map_has_every_state_and_links_the_funded_ones(app: Flask, world: Wo
 
 
 def test_a_chosen_state_is_marked_on_the_map(app: Flask, world: World) -> None:
-    html = text_of(anonymous(app).get("/catalog?state=WA"))
+    html = text_of(app.test_client().get("/catalog?state=WA"))
     assert "Projects in Washington" in html
     svg = html.split('<svg class="l2g-map"', 1)[1].split("</svg>", 1)[0]
     assert "Washington: 1 project, $90,000 (shown now). Show only Washington." in svg
@@ -415,7 +412,7 @@ def test_a_chosen_state_is_marked_on_the_map(app: Flask, world: World) -> None:
 
 
 def test_an_empty_catalog(app: Flask) -> None:
-    client = anonymous(app)
+    client = app.test_client()
     html = text_of(client.get("/catalog"))
     assert "No funded project matches these filters." in html
     assert json.loads(text_of(client.get("/catalog/awards.json")))["awards"] == []
@@ -430,5 +427,5 @@ def test_active_and_suspended_awards_stay_public(app: Flask, world: World) -> No
     fire(award, "activate", officer)
     fire(award, "suspend", officer, comment="Cost share not documented.")
     quiet_commit()
-    payload = json.loads(text_of(anonymous(app).get("/catalog/awards.json?state=TX")))
+    payload = json.loads(text_of(app.test_client().get("/catalog/awards.json?state=TX")))
     assert [r["status"] for r in payload["awards"]] == ["Suspended"]

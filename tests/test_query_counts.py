@@ -9,10 +9,8 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-import pytest
-from flask import Flask, g, has_app_context
+from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.security import generate_password_hash
 
 from app.clock import utcnow
 from app.domain import INDICATORS, PARTNER_TYPES
@@ -22,45 +20,11 @@ from app.models.round import Round
 from app.models.user import Invitation, Organization, User
 from app.services import applications as svc
 from app.services.accounts import create_user
-from tests.factories import PASSWORD, Factory
+from tests.factories import PASSWORD, Factory, SignIn
 from workflows import fire
 
 SMALL, LARGE = 3, 30
 _emails = itertools.count(1)
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
-    """One PBKDF2 round for test passwords: these tests create many people."""
-    from app.models import user as user_model
-
-    monkeypatch.setattr(
-        user_model,
-        "generate_password_hash",
-        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1"),
-    )
-
-
-@pytest.fixture(autouse=True)
-def _each_request_loads_its_own_user(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The test's app context outlives each request, and with it Flask's `g`, where Flask-Login
-    caches the signed-in user: forget that user before every request, so that each client is
-    whoever its own session cookie says (as with a fresh context per request in production)."""
-    original = FlaskClient.open
-
-    def open_fresh(self: FlaskClient, *args: Any, **kwargs: Any) -> Any:
-        if has_app_context():
-            g.pop("_login_user", None)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(FlaskClient, "open", open_fresh)
-
-
-def sign_in(app: Flask, user: User) -> FlaskClient:
-    client = app.test_client()
-    response = client.post("/login", data={"email": user.email, "password": PASSWORD})
-    assert response.status_code == 302
-    return client
 
 
 class World:
@@ -221,13 +185,13 @@ def pages(world: World, size: int) -> dict[str, tuple[str, str]]:
 
 
 def test_page_query_counts_do_not_grow_with_rows(
-    app: Flask, make: Factory, count_queries: Callable[[], Any]
+    app: Flask, make: Factory, count_queries: Callable[[], Any], login: SignIn
 ) -> None:
     world = World(make)
     clients = {
-        "applicant": sign_in(app, world.applicant),
-        "officer": sign_in(app, world.officer),
-        "admin": sign_in(app, world.admin),
+        "applicant": login(world.applicant),
+        "officer": login(world.officer),
+        "admin": login(world.admin),
     }
     counts: dict[int, dict[str, tuple[int, list[str]]]] = {}
     for size in (SMALL, LARGE):

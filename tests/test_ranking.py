@@ -12,13 +12,11 @@ import csv
 import io
 import re
 from collections.abc import Sequence
-from functools import partial
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
 from app.clock import utcnow
 from app.extensions import db
@@ -32,14 +30,6 @@ from app.services.review_assignment import add_reviewer
 from app.services.reviews import declare, save_draft
 from tests.factories import Factory
 from workflows import fire
-
-
-@pytest.fixture(autouse=True)
-def cheap_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        "app.models.user.generate_password_hash",
-        partial(generate_password_hash, method="pbkdf2:sha256:1000"),
-    )
 
 
 @pytest.fixture

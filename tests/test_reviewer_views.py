@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from markupsafe import escape
 from sqlalchemy import select
@@ -19,12 +18,11 @@ from app.extensions import db
 from app.jobs import commit
 from app.models.audit import AuditEvent
 from app.models.review import Conflict, Review, ReviewerProfile
-from app.models.user import User
 from app.services import applications as app_svc
 from app.services import reviews as svc
 from app.services.conflicts import add_conflict
 from forms.review import CONFIDENCE_MESSAGE, SCORE_MESSAGE
-from tests.factories import PASSWORD, Factory
+from tests.factories import Factory, SignIn
 from tests.test_review_lifecycle import (
     Assigned,
     assign,
@@ -34,21 +32,6 @@ from tests.test_review_lifecycle import (
     submit,
 )
 from workflows import fire
-
-SignIn = Callable[[User], FlaskClient]
-
-
-@pytest.fixture
-def sign_in(app: Flask) -> SignIn:
-    """A client of its own per person, so several can be signed in within one test."""
-
-    def go(user: User) -> FlaskClient:
-        client = app.test_client()  # forgets Flask-Login's cached user between requests
-        response = client.post("/login", data={"email": user.email, "password": PASSWORD})
-        assert response.status_code == 302, response.get_data(as_text=True)[:300]
-        return client
-
-    return go
 
 
 def text(response: Any) -> str:
@@ -129,7 +112,7 @@ def _request(client: FlaskClient, method: str, url: str, data: dict[str, str]) -
 
 @pytest.mark.parametrize("state", ["assigned", "in_progress", "submitted"])
 def test_a_conflicted_reviewer_gets_404_on_every_page_of_the_application(
-    make: Factory, sign_in: SignIn, state: str
+    make: Factory, login: SignIn, state: str
 ) -> None:
     setup = assign(make, reviewers=2)
     review = setup.review
@@ -148,7 +131,7 @@ def test_a_conflicted_reviewer_gets_404_on_every_page_of_the_application(
     )
     commit()
     version = reload(review).version
-    client = sign_in(setup.reviewers[0])
+    client = login(setup.reviewers[0])
     letter_id = setup.application.letters[0].id
     for method, url, data in review_urls(review, letter_id):
         response = _request(client, method, url, data)
@@ -160,26 +143,26 @@ def test_a_conflicted_reviewer_gets_404_on_every_page_of_the_application(
     assert "Sister-city climate exchange" not in queue
 
 
-def test_a_detected_conflict_hides_the_application_too(make: Factory, sign_in: SignIn) -> None:
+def test_a_detected_conflict_hides_the_application_too(make: Factory, login: SignIn) -> None:
     setup = assign(make)
     # The reviewer adds the application's partner to its affiliations after being assigned.
     svc.save_profile(setup.reviewers[0], {"affiliations": ["Testville University"]})
     commit()
-    client = sign_in(setup.reviewers[0])
+    client = login(setup.reviewers[0])
     assert client.get(f"/review/{setup.review.id}").status_code == 404
     assert setup.application.reference not in text(client.get("/review/"))
 
 
 @pytest.mark.parametrize("who", ["unassigned reviewer", "reviewer of another application"])
 def test_other_reviewers_get_404_on_every_page_of_the_application(
-    make: Factory, sign_in: SignIn, who: str
+    make: Factory, login: SignIn, who: str
 ) -> None:
     setup = assign(make)
     stranger = new_reviewer(make)
     if who == "reviewer of another application":
         assign(make, rnd=setup.round, officer=setup.officer, reviewer_users=[stranger])
     start(setup.review)
-    client = sign_in(stranger)
+    client = login(stranger)
     version = reload(setup.review).version
     for method, url, data in review_urls(setup.review, setup.application.letters[0].id):
         response = _request(client, method, url, data)
@@ -188,22 +171,22 @@ def test_other_reviewers_get_404_on_every_page_of_the_application(
     assert setup.application.reference not in text(client.get("/review/"))
 
 
-def test_a_recused_reviewer_gets_404(make: Factory, sign_in: SignIn) -> None:
+def test_a_recused_reviewer_gets_404(make: Factory, login: SignIn) -> None:
     setup = assign(make)
     fire(setup.review, "recuse", setup.officer, comment="Conflict")
     commit()
-    client = sign_in(setup.reviewers[0])
+    client = login(setup.reviewers[0])
     for method, url, data in review_urls(setup.review, setup.application.letters[0].id):
         assert _request(client, method, url, data).status_code == 404, url
 
 
 @pytest.mark.parametrize("role", ["applicant", "officer", "admin"])
 def test_other_roles_may_not_use_the_reviewer_pages(
-    make: Factory, sign_in: SignIn, role: str
+    make: Factory, login: SignIn, role: str
 ) -> None:
     setup = assign(make)
     user = {"applicant": setup.applicant, "officer": setup.officer, "admin": make.admin()}[role]
-    client = sign_in(user)
+    client = login(user)
     for url in ("/review/", f"/review/{setup.review.id}", "/review/profile"):
         assert client.get(url).status_code == 403, url
 
@@ -217,15 +200,15 @@ def test_signed_out_people_are_sent_to_sign_in(make: Factory, client: FlaskClien
 # --- The queue ----------------------------------------------------------------------------------
 
 
-def test_the_queue_lists_only_the_reviewers_own_reviews(make: Factory, sign_in: SignIn) -> None:
+def test_the_queue_lists_only_the_reviewers_own_reviews(make: Factory, login: SignIn) -> None:
     me, other = new_reviewer(make), new_reviewer(make)
     officer = make.officer()
     mine = assign(make, officer=officer, reviewer_users=[me])
     blind = assign(make, officer=officer, reviewer_users=[me], blind_review=True)
     theirs = assign(make, officer=officer, reviewer_users=[other])
-    home = sign_in(me).get("/")
+    home = login(me).get("/")
     assert home.status_code == 302 and home.headers["Location"].endswith("/review/")
-    html = text(sign_in(me).get("/review/"))
+    html = text(login(me).get("/review/"))
     assert mine.application.reference in html
     assert blind.application.reference in html
     assert theirs.application.reference not in html
@@ -236,7 +219,7 @@ def test_the_queue_lists_only_the_reviewers_own_reviews(make: Factory, sign_in: 
 
 
 def test_the_queue_marks_overdue_reviews_and_sorts(
-    make: Factory, sign_in: SignIn, freeze: Callable[[datetime], None]
+    make: Factory, login: SignIn, freeze: Callable[[datetime], None]
 ) -> None:
     now = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
     freeze(now)
@@ -248,7 +231,7 @@ def test_the_queue_marks_overdue_reviews_and_sorts(
     start(soon.review)
     submit(done.review)
     freeze(now + timedelta(days=2, hours=1))  # `late` is overdue, `done` is past due but in
-    client = sign_in(me)
+    client = login(me)
     html = text(client.get("/review/"))
     rows = re.findall(r"<tr>.*?</tr>", html, re.S)[1:]
     refs = [a.application.reference for a in (late, done, soon)]
@@ -268,7 +251,7 @@ def test_the_queue_marks_overdue_reviews_and_sorts(
 
 
 def test_the_queue_runs_the_same_number_of_queries_for_3_and_20_reviews(
-    make: Factory, sign_in: SignIn, count_queries: Callable[[], Any]
+    make: Factory, login: SignIn, count_queries: Callable[[], Any]
 ) -> None:
     me = new_reviewer(make)
     officer = make.officer()
@@ -283,7 +266,7 @@ def test_the_queue_runs_the_same_number_of_queries_for_3_and_20_reviews(
                 submit(setup.review)
 
     add(3)
-    client = sign_in(me)
+    client = login(me)
     db.session.expire_all()  # each request starts from the database, as in production
     with count_queries() as few:
         assert client.get("/review/").status_code == 200
@@ -298,9 +281,9 @@ def test_the_queue_runs_the_same_number_of_queries_for_3_and_20_reviews(
 # --- Declaring conflicts and confidentiality ----------------------------------------------------
 
 
-def test_the_application_stays_closed_until_the_declaration(make: Factory, sign_in: SignIn) -> None:
+def test_the_application_stays_closed_until_the_declaration(make: Factory, login: SignIn) -> None:
     setup = assign(make)
-    client = sign_in(setup.reviewers[0])
+    client = login(setup.reviewers[0])
     html = text(client.get(f"/review/{setup.review.id}"))
     assert "I have no conflict of interest with this applicant" in html
     assert "I will keep this application and its reviews confidential" in html
@@ -333,10 +316,10 @@ def test_the_application_stays_closed_until_the_declaration(make: Factory, sign_
     ],
 )
 def test_an_incomplete_declaration_records_nothing(
-    make: Factory, sign_in: SignIn, data: dict[str, str], field: str, message: str
+    make: Factory, login: SignIn, data: dict[str, str], field: str, message: str
 ) -> None:
     setup = assign(make)
-    client = sign_in(setup.reviewers[0])
+    client = login(setup.reviewers[0])
     response = client.post(f"/review/{setup.review.id}/declaration", data=data)
     assert response.status_code == 422
     assert error_of(text(response), field).startswith(message)
@@ -345,9 +328,9 @@ def test_an_incomplete_declaration_records_nothing(
     assert review.no_conflict_declared_at is None and review.confidentiality_accepted_at is None
 
 
-def test_declaring_no_conflict_opens_the_application(make: Factory, sign_in: SignIn) -> None:
+def test_declaring_no_conflict_opens_the_application(make: Factory, login: SignIn) -> None:
     setup = assign(make)
-    client = sign_in(setup.reviewers[0])
+    client = login(setup.reviewers[0])
     response = client.post(
         f"/review/{setup.review.id}/declaration",
         data={"conflict": "none", "confidentiality": "y", "version": str(setup.review.version)},
@@ -373,11 +356,11 @@ def test_declaring_no_conflict_opens_the_application(make: Factory, sign_in: Sig
 
 
 def test_declaring_a_conflict_recuses_and_hides_the_application(
-    make: Factory, sign_in: SignIn
+    make: Factory, login: SignIn
 ) -> None:
     setup = assign(make)
     reviewer = setup.reviewers[0]
-    client = sign_in(reviewer)
+    client = login(reviewer)
     response = client.post(
         f"/review/{setup.review.id}/declaration",
         data={
@@ -405,10 +388,10 @@ def test_declaring_a_conflict_recuses_and_hides_the_application(
     assert setup.application.reference not in text(client.get("/review/"))
 
 
-def test_a_reviewer_can_recuse_after_starting(make: Factory, sign_in: SignIn) -> None:
+def test_a_reviewer_can_recuse_after_starting(make: Factory, login: SignIn) -> None:
     setup = assign(make)
     start(setup.review)
-    client = sign_in(setup.reviewers[0])
+    client = login(setup.reviewers[0])
     bad = client.post(
         f"/review/{setup.review.id}/recuse", data={"recusal-conflict_kind": "personal"}
     )
@@ -446,7 +429,7 @@ def _bad_inputs() -> list[tuple[str, str, str, str]]:
 @pytest.mark.parametrize("button", ["save", "submit"])
 @pytest.mark.parametrize("which, value, message, part", _bad_inputs())
 def test_bad_input_is_shown_next_to_its_field_and_saves_nothing(
-    make: Factory, sign_in: SignIn, button: str, which: str, value: str, message: str, part: str
+    make: Factory, login: SignIn, button: str, which: str, value: str, message: str, part: str
 ) -> None:
     setup = assign(make)
     review = setup.review
@@ -465,7 +448,7 @@ def test_bad_input_is_shown_next_to_its_field_and_saves_nothing(
     else:
         field = which
         data = build(review, **{field: value})
-    client = sign_in(setup.reviewers[0])
+    client = login(setup.reviewers[0])
     response = client.post(f"/review/{review.id}", data=data)
     assert response.status_code == 422
     html = text(response)
@@ -479,11 +462,11 @@ def test_bad_input_is_shown_next_to_its_field_and_saves_nothing(
     assert review.overall_score is None and review.strengths == ""
 
 
-def test_a_draft_is_saved_however_incomplete(make: Factory, sign_in: SignIn) -> None:
+def test_a_draft_is_saved_however_incomplete(make: Factory, login: SignIn) -> None:
     setup = assign(make)
     start(setup.review)
     review = reload(setup.review)
-    client = sign_in(setup.reviewers[0])
+    client = login(setup.reviewers[0])
     first = criterion(review, "scored")
     data = {
         "version": str(review.version),
@@ -504,12 +487,12 @@ def test_a_draft_is_saved_however_incomplete(make: Factory, sign_in: SignIn) -> 
 
 
 def test_submitting_an_incomplete_review_lists_each_missing_item_by_its_field(
-    make: Factory, sign_in: SignIn
+    make: Factory, login: SignIn
 ) -> None:
     setup = assign(make)
     start(setup.review)
     review = reload(setup.review)
-    client = sign_in(setup.reviewers[0])
+    client = login(setup.reviewers[0])
     missing = criterion(review, "scored", 2)
     sufficiency = criterion(review, "sufficiency")
     data = submitting(
@@ -534,7 +517,7 @@ def test_submitting_an_incomplete_review_lists_each_missing_item_by_its_field(
     assert f'name="version" type="hidden" value="{review.version}"' in html
 
 
-def test_a_stale_save_is_refused_with_the_input_kept(make: Factory, sign_in: SignIn) -> None:
+def test_a_stale_save_is_refused_with_the_input_kept(make: Factory, login: SignIn) -> None:
     setup = assign(make)
     start(setup.review)
     review = reload(setup.review)
@@ -542,7 +525,7 @@ def test_a_stale_save_is_refused_with_the_input_kept(make: Factory, sign_in: Sig
     # Meanwhile, in another window, the same reviewer saves.
     svc.save_draft(review, {"strengths": "Other window."}, review.version)
     commit()
-    response = sign_in(setup.reviewers[0]).post(f"/review/{review.id}", data=opened)
+    response = login(setup.reviewers[0]).post(f"/review/{review.id}", data=opened)
     assert response.status_code == 409
     html = text(response)
     assert "changed by someone else" in html
@@ -550,11 +533,11 @@ def test_a_stale_save_is_refused_with_the_input_kept(make: Factory, sign_in: Sig
     assert reload(review).strengths == "Other window."
 
 
-def test_a_submitted_review_is_read_only(make: Factory, sign_in: SignIn) -> None:
+def test_a_submitted_review_is_read_only(make: Factory, login: SignIn) -> None:
     setup = assign(make, reviewers=2)
     start(setup.review)
     review = reload(setup.review)
-    client = sign_in(setup.reviewers[0])
+    client = login(setup.reviewers[0])
     response = client.post(f"/review/{review.id}", data=submitting(review))
     assert response.status_code == 302
     review = reload(review)
@@ -574,7 +557,7 @@ def test_a_submitted_review_is_read_only(make: Factory, sign_in: SignIn) -> None
 
 
 def test_others_reviews_are_shown_only_after_submitting_and_never_staff_comments(
-    make: Factory, sign_in: SignIn
+    make: Factory, login: SignIn
 ) -> None:
     me = new_reviewer(make, name="Ada Firstreviewer")
     them = new_reviewer(make, name="Bea Otherreviewer")
@@ -582,7 +565,7 @@ def test_others_reviews_are_shown_only_after_submitting_and_never_staff_comments
     mine, theirs = setup.reviews
     submit(theirs, strengths="THEIR-STRENGTH", weaknesses="THEIR-WEAKNESS", staff_comments="SECRET")
     start(mine)
-    client = sign_in(me)
+    client = login(me)
     before = text(client.get(f"/review/{mine.id}"))
     assert "THEIR-STRENGTH" not in before and "THEIR-WEAKNESS" not in before
     assert "Other reviewers" not in before
@@ -598,14 +581,14 @@ def test_others_reviews_are_shown_only_after_submitting_and_never_staff_comments
     assert them.name not in after and them.email not in after
 
     # The other reviewer, too, sees my review without my staff comment or my name.
-    other_page = text(sign_in(them).get(f"/review/{theirs.id}"))
+    other_page = text(login(them).get(f"/review/{theirs.id}"))
     assert "MY-STRENGTH" in other_page and "Reviewer 1" in other_page
     assert "MY-SECRET" not in other_page
     assert me.name not in other_page and me.email not in other_page
 
 
 def test_a_reopened_review_hides_the_others_again(
-    make: Factory, sign_in: SignIn, wait_for_jobs: Callable[[], None]
+    make: Factory, login: SignIn, wait_for_jobs: Callable[[], None]
 ) -> None:
     setup = assign(make, reviewers=2)
     mine, theirs = setup.reviews
@@ -615,7 +598,7 @@ def test_a_reopened_review_hides_the_others_again(
     mine = reload(mine)
     fire(mine, "reopen", setup.officer, comment="Please look again")
     commit()
-    html = text(sign_in(setup.reviewers[0]).get(f"/review/{mine.id}"))
+    html = text(login(setup.reviewers[0]).get(f"/review/{mine.id}"))
     assert 'name="overall_score"' in html  # editable again
     assert "THEIR-STRENGTH" not in html
 
@@ -707,13 +690,11 @@ def _leaks(html: str, forbidden: list[str]) -> list[str]:
     return [s for s in forbidden if s.lower() in lower]
 
 
-def test_a_blind_round_leaks_no_identity_on_any_reviewer_page(
-    make: Factory, sign_in: SignIn
-) -> None:
+def test_a_blind_round_leaks_no_identity_on_any_reviewer_page(make: Factory, login: SignIn) -> None:
     setup, forbidden = _identifying_application(make, blind=True)
     mine, theirs = setup.reviews
     submit(theirs, strengths="Zephyrhaven has a strong team.", weaknesses="Quintero is busy.")
-    client = sign_in(setup.reviewers[0])
+    client = login(setup.reviewers[0])
     pages = {"queue": text(client.get("/review/"))}
     pages["declaration"] = text(client.get(f"/review/{mine.id}"))
     declared = client.post(
@@ -741,12 +722,12 @@ def test_a_blind_round_leaks_no_identity_on_any_reviewer_page(
 
 
 def test_the_same_application_in_an_open_round_shows_its_identity(
-    make: Factory, sign_in: SignIn
+    make: Factory, login: SignIn
 ) -> None:
     # The control for the test above: the strings it searches for do reach the page unredacted.
     setup, forbidden = _identifying_application(make, blind=False)
     start(setup.review)
-    html = text(sign_in(setup.reviewers[0]).get(f"/review/{setup.review.id}"))
+    html = text(login(setup.reviewers[0]).get(f"/review/{setup.review.id}"))
     assert {BLIND_ORG["legal_name"], BLIND_ORG["city"], LETTER} <= set(_leaks(html, forbidden))
     assert "[applicant]" not in html
 
@@ -767,9 +748,9 @@ def test_the_redaction_function(make: Factory) -> None:
 # --- The profile --------------------------------------------------------------------------------
 
 
-def test_the_reviewer_profile_is_saved_and_shown(make: Factory, sign_in: SignIn) -> None:
+def test_the_reviewer_profile_is_saved_and_shown(make: Factory, login: SignIn) -> None:
     me = new_reviewer(make)
-    client = sign_in(me)
+    client = login(me)
     page = text(client.get("/review/profile"))
     for label in ("Expertise: priority areas", "Expertise: world regions", "Home state"):
         assert label in page
@@ -803,7 +784,7 @@ def test_the_reviewer_profile_is_saved_and_shown(make: Factory, sign_in: SignIn)
 
 
 def test_a_home_state_conflict_declared_in_the_profile_hides_the_application(
-    make: Factory, sign_in: SignIn
+    make: Factory, login: SignIn
 ) -> None:
     # Declaring a home state equal to a state-level applicant's hides that application at once.
     officer = make.officer()
@@ -814,7 +795,7 @@ def test_a_home_state_conflict_declared_in_the_profile_hides_the_application(
     fire(application, "mark_eligible", officer)
     commit()
     setup = assign(make, rnd=rnd, officer=officer, application=application)
-    client = sign_in(setup.reviewers[0])
+    client = login(setup.reviewers[0])
     assert client.get(f"/review/{setup.review.id}").status_code == 200
     assert client.post("/review/profile", data={"home_state": "OH"}).status_code == 302
     assert client.get(f"/review/{setup.review.id}").status_code == 404

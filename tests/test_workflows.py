@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from collections import deque
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import Any, NamedTuple
 
 import pytest
@@ -20,7 +19,6 @@ from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, inspect, select
-from werkzeug.security import generate_password_hash
 
 from app import clock
 from app.domain import ROLES, SYSTEM_ROLE
@@ -235,16 +233,7 @@ STEPS = st.lists(
 
 
 @pytest.fixture
-def cheap_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fast password hashes for the many accounts these tests make (sign-in still checks them)."""
-    monkeypatch.setattr(
-        "app.models.user.generate_password_hash",
-        partial(generate_password_hash, method="pbkdf2:sha256:1000"),
-    )
-
-
-@pytest.fixture
-def cast(make: Factory, cheap_passwords: None, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+def cast(make: Factory, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """The people of every walk, made once per test (the database is emptied only between tests)."""
     for transition in APPLICATION.transitions:
         if transition.trigger in DECISIONS:

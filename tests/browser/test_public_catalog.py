@@ -18,7 +18,6 @@ from playwright.sync_api import Page, expect
 from app.domain import INDICATORS, PRIORITY_AREAS
 from tests.browser.conftest import SCREENSHOTS
 from tests.browser.test_review_journey import heading, sign_in
-from tests.decision_helpers import cheap_passwords  # noqa: F401  (autouse)
 from tests.program_helpers import (
     Spec,
     accept_report,
