@@ -49,9 +49,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     def load_user(user_id: str) -> User | None:
         return db.session.get(User, int(user_id))
 
-    from app.views import register_blueprints
-
-    register_blueprints(app)
+    _register_blueprints(app)
     _register_template_helpers(app)
     _register_errors(app)
     from app import unit_of_work
@@ -84,6 +82,38 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         return response
 
     return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    """One blueprint per audience. Only the factory imports the views."""
+    from app.views import (
+        admin,
+        applicant,
+        auth,
+        awards,
+        catalog,
+        grantee,
+        impact,
+        officer,
+        program,
+        public,
+        review,
+    )
+
+    for module in (
+        auth,
+        public,
+        catalog,
+        applicant,
+        grantee,
+        impact,
+        review,
+        officer,
+        program,
+        awards,
+        admin,
+    ):
+        app.register_blueprint(module.bp)
 
 
 def _register_template_helpers(app: Flask) -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.extensions import db
-from app.jobs import job
 from app.models.application import Application
 from app.models.audit import AuditEvent
 from app.models.award import Award
 from app.models.outbox import OutboxJob
 from app.models.user import User
+from app.outbox import job
 from app.services.applications import SECTIONS
 from app.services.mail import send_email
 
@@ -265,7 +265,7 @@ def prepare_package_part(row: OutboxJob) -> None:
 def build_award_package(row: OutboxJob) -> None:
     """Write the round's award package (a ZIP) through the storage interface, reporting its
     progress; running it again gives the same bytes."""
-    from app.jobs import report_progress
+    from app.outbox import report_progress
     from reports.package import build
 
     build(_package_id(row), lambda percent, note: report_progress(row, percent, note))

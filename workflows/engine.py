@@ -246,8 +246,8 @@ def fire(
     and one outbox row per effect, and flushes. The caller commits.
     """
     from app.extensions import db
-    from app.jobs import enqueue_effect
     from app.models.audit import AuditEvent
+    from app.outbox import enqueue_effect
 
     model = lifecycle.model()
     if db.session.get_bind().dialect.name == "postgresql" and entity.id is not None:

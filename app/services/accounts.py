@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 
 from app.domain import ROLES
 from app.extensions import db
-from app.jobs import enqueue_effect
 from app.models.user import Invitation, Organization, User
+from app.outbox import enqueue_effect
 
 MIN_PASSWORD_LENGTH = 12
 INVITATION_DAYS = 14

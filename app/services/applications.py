@@ -15,7 +15,6 @@ from sqlalchemy import select
 from app.clock import utcnow
 from app.domain import BUDGET_CATEGORIES
 from app.extensions import db
-from app.jobs import next_number
 from app.models.application import (
     Application,
     ApplicationPriorityArea,
@@ -28,6 +27,7 @@ from app.models.application import (
 from app.models.audit import AuditEvent
 from app.models.round import Round
 from app.models.user import User
+from app.outbox import next_number
 from app.services.rounds import StaleEdit, money
 from app.storage import sha256, storage
 

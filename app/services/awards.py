@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.jobs import next_number
 from app.models.award import Award, AwardLetter
 from app.models.impact_report import ImpactReport
 from app.models.round import Round
+from app.outbox import next_number
 from app.storage import sha256, storage
 
 INTERIM_REPORT_DUE_DAYS = 30  # 2 CFR 200.328(b): interim reports within 30 days of the period
@@ -290,7 +290,7 @@ def update_conditions(
 def request_letter(award: Award) -> Any:
     """Queue the rendering of the award's letter: a new version if its data changed since the
     latest one, the latest one again if not."""
-    from app.jobs import enqueue_effect
+    from app.outbox import enqueue_effect
 
     return enqueue_effect("render_award_letter", "award", award.id)
 
@@ -303,8 +303,8 @@ def request_package(rnd: Round, actor: Any) -> Any:
     them side by side); `build_award_package` then assembles the ZIP."""
     from flask import current_app
 
-    from app.jobs import enqueue_effect
     from app.models.award import AwardPackage
+    from app.outbox import enqueue_effect
     from reports.package import BUILD_JOB, PART_JOB, award_ids, chunks, score_table
 
     package = AwardPackage(round_id=rnd.id, requested_by_id=actor.id)

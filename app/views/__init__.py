@@ -1,4 +1,5 @@
-"""Blueprints, one per audience, and the checks every view shares."""
+"""The checks every view shares. The blueprints, one per audience, are the modules beside this
+one; the app factory registers them."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, Protocol, TypeVar
 
-from flask import Flask, abort, flash
+from flask import abort, flash
 from flask_login import current_user, login_required
 
 from app.extensions import db
@@ -22,37 +23,6 @@ class Guarded(Protocol):
 
 
 G = TypeVar("G", bound=Guarded)
-
-
-def register_blueprints(app: Flask) -> None:
-    from app.views import (
-        admin,
-        applicant,
-        auth,
-        awards,
-        catalog,
-        grantee,
-        impact,
-        officer,
-        program,
-        public,
-        review,
-    )
-
-    for module in (
-        auth,
-        public,
-        catalog,
-        applicant,
-        grantee,
-        impact,
-        review,
-        officer,
-        program,
-        awards,
-        admin,
-    ):
-        app.register_blueprint(module.bp)
 
 
 def roles_required(*roles: str) -> Callable[[F], F]:
