@@ -11,7 +11,7 @@ from app.models.award import Award
 from app.models.outbox import OutboxJob
 from app.models.user import User
 from app.outbox import job
-from app.services.applications import SECTIONS
+from app.rules.applications import SECTIONS
 from app.services.mail import send_email
 
 
@@ -221,7 +221,7 @@ def send_report_status_email(row: OutboxJob) -> None:
 def close_award_if_complete(row: OutboxJob) -> None:
     """Accepting the final report, with every other report accepted, closes the award."""
     from app.models.impact_report import ImpactReport
-    from app.services.awards import unaccepted_report_count
+    from app.rules.awards import unaccepted_report_count
     from workflows import SYSTEM, fire
 
     report = db.session.get(ImpactReport, row.entity_id)
@@ -249,7 +249,7 @@ def prepare_package_part(row: OutboxJob) -> None:
     """Render the missing letters and the summaries of one part of a package's awards, so
     several workers share the work; the build takes what the parts made (idempotent: a second
     run keeps the summaries it stored the first time)."""
-    from reports.package import prepare_part
+    from app.services.packages import prepare_part
 
     _package_id(row)
     payload = dict(row.payload or {})
@@ -266,6 +266,6 @@ def build_award_package(row: OutboxJob) -> None:
     """Write the round's award package (a ZIP) through the storage interface, reporting its
     progress; running it again gives the same bytes."""
     from app.outbox import report_progress
-    from reports.package import build
+    from app.services.packages import build
 
     build(_package_id(row), lambda percent, note: report_progress(row, percent, note))

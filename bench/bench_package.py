@@ -227,7 +227,7 @@ def build_with(
     from app.models.outbox import OutboxJob
     from app.models.round import Round
     from app.models.user import User
-    from app.services.awards import request_package
+    from app.services.packages import request_package
 
     _remove_letters()
     rnd = db.session.get(Round, round_id)

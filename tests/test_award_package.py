@@ -27,7 +27,8 @@ from app.models.award import Award, AwardLetter, AwardPackage
 from app.models.outbox import OutboxJob
 from app.models.round import Round
 from app.models.user import User
-from app.services.awards import request_package, schedule_for
+from app.services.awards import schedule_for
+from app.services.packages import request_package
 from reports.letters import amount_in_words, extract_text
 from reports.package import AWARDS_CSV_COLUMNS
 from tests.decision_helpers import (

@@ -48,7 +48,7 @@ def government_type_admitted(app: Any, ctx: FireContext) -> str | None:
 
 
 def sections_complete(app: Any, ctx: FireContext) -> str | None:
-    from app.services.applications import incomplete_sections
+    from app.rules.applications import incomplete_sections
 
     missing = incomplete_sections(app)
     return ("incomplete: " + ", ".join(missing)) if missing else None
@@ -61,13 +61,13 @@ def round_not_closed(app: Any, ctx: FireContext) -> str | None:
 
 
 def reviewer_assigned(app: Any, ctx: FireContext) -> str | None:
-    from app.services.reviews import active_review_count
+    from app.rules.reviews import active_review_count
 
     return None if active_review_count(app) else "no reviewer is assigned"
 
 
 def review_submitted(app: Any, ctx: FireContext) -> str | None:
-    from app.services.reviews import review_counts
+    from app.rules.reviews import review_counts
 
     counts = review_counts(app)
     if counts.submitted == 0:

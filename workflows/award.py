@@ -41,7 +41,7 @@ def signature_given(award: Any, ctx: FireContext) -> str | None:
 
 
 def reports_accepted(award: Any, ctx: FireContext) -> str | None:
-    from app.services.awards import unaccepted_report_count
+    from app.rules.awards import unaccepted_report_count
 
     n = unaccepted_report_count(award)
     return f"{n} impact report(s) not yet accepted" if n else None

@@ -27,7 +27,7 @@ def relation_to_report(report: Any, actor: Any) -> set[str]:
 
 
 def required_fields_filled(report: Any, ctx: FireContext) -> str | None:
-    from app.services.impact_reports import report_problems
+    from app.rules.impact_reports import report_problems
 
     problems = report_problems(report)
     return ("incomplete: " + "; ".join(problems)) if problems else None

@@ -18,14 +18,14 @@ STATE_NAMES = tuple(s.name for s in STATES)
 
 
 def dates_valid(rnd: Any, ctx: FireContext) -> str | None:
-    from app.services.rounds import date_problems
+    from app.rules.rounds import date_problems
 
     problems = date_problems(rnd, ctx.now)
     return "; ".join(problems) or None
 
 
 def budget_valid(rnd: Any, ctx: FireContext) -> str | None:
-    from app.services.rounds import budget_problems
+    from app.rules.rounds import budget_problems
 
     return "; ".join(budget_problems(rnd)) or None
 
@@ -37,7 +37,7 @@ def rubric_valid(rnd: Any, ctx: FireContext) -> str | None:
 
 
 def every_scored_application_decided(rnd: Any, ctx: FireContext) -> str | None:
-    from app.services.rounds import undecided_count
+    from app.rules.rounds import undecided_count
 
     n = undecided_count(rnd)
     return f"{n} scored application(s) still need a decision" if n else None

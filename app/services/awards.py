@@ -14,6 +14,7 @@ from app.models.award import Award, AwardLetter
 from app.models.impact_report import ImpactReport
 from app.models.round import Round
 from app.outbox import next_number
+from app.rules.awards import committed_total as committed_total  # re-exported
 from app.storage import sha256, storage
 
 INTERIM_REPORT_DUE_DAYS = 30  # 2 CFR 200.328(b): interim reports within 30 days of the period
@@ -88,16 +89,6 @@ def award_number(now: datetime) -> str:
     return f"L2G-{now.year}-A{next_number(f'award-{now.year}'):04d}"
 
 
-def committed_total(rnd: Round) -> Any:
-    from workflows.award import COMMITTED_STATES
-
-    return db.session.scalar(
-        select(func.coalesce(func.sum(Award.amount), 0)).where(
-            Award.round_id == rnd.id, Award.state.in_(COMMITTED_STATES)
-        )
-    )
-
-
 def record_acceptance(award: Award, ctx: Any) -> None:
     """The authorized official's acceptance, and the impact reports the award now owes."""
     data = ctx.data or {}
@@ -128,17 +119,6 @@ def create_reports(award: Award) -> list[ImpactReport]:
     ]
     db.session.add_all(reports)
     return reports
-
-
-def unaccepted_report_count(award: Award) -> int:
-    return (
-        db.session.scalar(
-            select(func.count(ImpactReport.id)).where(
-                ImpactReport.award_id == award.id, ImpactReport.state != "accepted"
-            )
-        )
-        or 0
-    )
 
 
 def letter_data(award: Award, letter_date: date) -> Any:
@@ -293,45 +273,3 @@ def request_letter(award: Award) -> Any:
     from app.outbox import enqueue_effect
 
     return enqueue_effect("render_award_letter", "award", award.id)
-
-
-def request_package(rnd: Round, actor: Any) -> Any:
-    """Ask for the round's award package: its record, and the jobs that build it.
-
-    With more awards than one part holds, the letters and summaries are first prepared in parts
-    (jobs `prepare_package_part`, queued before the build so workers take them first and run
-    them side by side); `build_award_package` then assembles the ZIP."""
-    from flask import current_app
-
-    from app.models.award import AwardPackage
-    from app.outbox import enqueue_effect
-    from reports.package import BUILD_JOB, PART_JOB, award_ids, chunks, score_table
-
-    package = AwardPackage(round_id=rnd.id, requested_by_id=actor.id)
-    db.session.add(package)
-    db.session.flush()
-    ids = award_ids(rnd.id)
-    size = int(current_app.config.get("PACKAGE_PART_SIZE", 25))
-    if len(ids) > size:
-        application_of = dict(
-            db.session.execute(
-                select(Award.id, Award.application_id).where(Award.round_id == rnd.id)
-            ).all()
-        )
-        table = score_table(rnd, application_of.values())
-        for n, part in enumerate(chunks(ids, size), start=1):
-            scores = {
-                str(application_of[i]): table[application_of[i]].as_json()
-                for i in part
-                if application_of[i] in table
-            }
-            enqueue_effect(
-                PART_JOB,
-                "award_package",
-                package.id,
-                payload={"part": n, "award_ids": part, "scores": scores},
-            )
-    row = enqueue_effect(BUILD_JOB, "award_package", package.id)
-    package.job_id = row.id
-    db.session.flush()
-    return package

@@ -11,26 +11,8 @@ from sqlalchemy import func, select
 from app.domain import INDICATORS
 from app.extensions import db
 from app.models.impact_report import ImpactReport, ReportSubmission
-
-NARRATIVE_FIELDS = {
-    "accomplishments": "accomplishments against the milestones",
-    "challenges": "challenges",
-    "next_period_plans": "plans for the next period",
-}
-
-
-def report_problems(report: ImpactReport) -> list[str]:
-    problems = []
-    values = report.indicators or {}
-    missing = [title for code, title in INDICATORS.items() if values.get(code) in (None, "")]
-    if missing:
-        problems.append(
-            "enter the actual value of every indicator (0 if none): " + ", ".join(missing)
-        )
-    for key, label in NARRATIVE_FIELDS.items():
-        if not (getattr(report, key) or "").strip():
-            problems.append(f"describe the {label}")
-    return problems
+from app.rules.impact_reports import NARRATIVE_FIELDS
+from app.rules.impact_reports import report_problems as report_problems  # re-exported
 
 
 def submission_content(report: ImpactReport) -> dict[str, Any]:

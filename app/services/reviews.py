@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from app.domain import PRIORITY_AREAS, REGIONS
@@ -18,6 +18,7 @@ from app.models.application import Application
 from app.models.review import ACTIVE_REVIEW_STATES, Review, ReviewerProfile
 from app.models.round import Round, RubricCriterion
 from app.models.user import Organization, User
+from app.rules.reviews import review_counts
 from app.services.rounds import StaleEdit
 
 NIH_SCALE: dict[int, str] = {
@@ -33,26 +34,6 @@ NIH_SCALE: dict[int, str] = {
 }
 CONFIDENCE: dict[int, str] = {1: "Low", 2: "Medium", 3: "High"}
 REMIND_DAYS_BEFORE = 3
-
-
-@dataclass(frozen=True)
-class ReviewCounts:
-    active: int
-    submitted: int
-
-
-def review_counts(application: Application) -> ReviewCounts:
-    active, submitted = db.session.execute(
-        select(
-            func.count(Review.id),
-            func.coalesce(func.sum(case((Review.state == "submitted", 1), else_=0)), 0),
-        ).where(Review.application_id == application.id, Review.state.in_(ACTIVE_REVIEW_STATES))
-    ).one()
-    return ReviewCounts(active=int(active), submitted=int(submitted))
-
-
-def active_review_count(application: Application) -> int:
-    return review_counts(application).active
 
 
 def reviewer_review(reviewer: User, application_id: int) -> Review | None:

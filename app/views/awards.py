@@ -27,6 +27,7 @@ from app.models.outbox import OutboxJob
 from app.models.round import Round
 from app.services import awards as award_svc
 from app.services import decisions
+from app.services import packages as package_svc
 from app.services.applications import timeline
 from app.storage import storage
 from app.views import flash_refusal, parse_version, roles_required
@@ -403,7 +404,7 @@ def request_package(round_id: int) -> Response:
     rnd = _round(round_id)
     if not ButtonForm().validate_on_submit():
         abort(400)
-    package = award_svc.request_package(rnd, current_user)
+    package = package_svc.request_package(rnd, current_user)
     commit()
     return redirect(url_for("awards.package", package_id=package.id))
 
