@@ -90,12 +90,10 @@ def _register_blueprints(app: Flask) -> None:
         admin,
         applicant,
         auth,
-        awards,
         catalog,
         grantee,
         impact,
         officer,
-        program,
         public,
         review,
     )
@@ -109,8 +107,6 @@ def _register_blueprints(app: Flask) -> None:
         impact,
         review,
         officer,
-        program,
-        awards,
         admin,
     ):
         app.register_blueprint(module.bp)

@@ -22,7 +22,7 @@ from app.models.application import Application
 from app.models.audit import AuditEvent
 from app.models.round import Round
 from app.models.user import User
-from app.views import officer as officer_views
+from app.views.officer import common as officer_views
 from tests.factories import Factory
 
 _SPAN = re.compile(

@@ -298,7 +298,7 @@ def test_the_ranking_filters(
 def test_the_ranking_is_paginated(
     ranked_round: dict[str, Any], login: Any, officer: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("app.views.officer.PAGE_SIZE", 2)
+    monkeypatch.setattr("app.views.officer.common.PAGE_SIZE", 2)
     rnd: Round = ranked_round["round"]
     order: list[Application] = ranked_round["order"]
     client = login(officer)

@@ -7,7 +7,12 @@ import csv
 import io
 from collections.abc import Iterator
 
-from flask import Blueprint, Response, render_template, request, stream_with_context
+from flask import (
+    Response,
+    render_template,
+    request,
+    stream_with_context,
+)
 from sqlalchemy import select
 
 from app import charts
@@ -16,9 +21,10 @@ from app.extensions import db
 from app.models.round import Round
 from app.services import program_data as data
 from app.views import roles_required
+from app.views.officer.common import bp
 
-bp = Blueprint("program", __name__, url_prefix="/officer")
-bp.record_once(charts.install)
+CHUNK = 32 * 1024  # bytes of CSV sent at a time
+
 DEFAULT_INDICATOR = "jobs"
 CHUNK = 32 * 1024  # bytes of CSV sent at a time
 
@@ -37,7 +43,7 @@ def dashboard() -> str:
     by_state = sorted((US_STATES.get(code, code), totals) for code, totals in dash.by_state.items())
     by_round = sorted(dash.by_round.items(), key=lambda item: round_order.get(item[0], 0))
     return render_template(
-        "program/dashboard.html",
+        "officer/dashboard.html",
         filters=filters,
         query=filters.query_args(),
         indicator=indicator,

@@ -1,0 +1,208 @@
+"""The funding line: one decision at a time or in bulk, and finalizing the round."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from flask import (
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.wrappers import Response
+
+from app.extensions import db
+from app.jobs import commit, rollback
+from app.models.application import Application
+from app.models.award import Award, AwardPackage
+from app.models.outbox import OutboxJob
+from app.models.round import Round
+from app.services import decisions
+from app.views import flash_refusal, parse_version, roles_required
+from app.views.officer import common
+from app.views.officer.common import STALE, bp, round_or_404
+from forms.award import (
+    BULK_ACTIONS,
+    BulkDecisionForm,
+    ButtonForm,
+    DecisionForm,
+    FloorForm,
+)
+from workflows import TransitionRefused, available, fire
+from workflows.application import LIFECYCLE as APPLICATION
+
+# ---------------------------------------------------------------------------------------------
+# The funding line
+
+
+def _floor(form: FloorForm) -> Decimal | None:
+    return form.floor.data if form.validate() else None
+
+
+@bp.get("/rounds/<int:round_id>/decisions")
+@roles_required("officer")
+def funding_line(round_id: int) -> Any:
+    return _render_funding_line(round_or_404(round_id))
+
+
+def _render_funding_line(
+    rnd: Round,
+    row_form: tuple[int, DecisionForm, dict[str, list[str]]] | None = None,
+    bulk_form: BulkDecisionForm | None = None,
+    bulk_errors: list[str] | None = None,
+    selected: set[int] | None = None,
+    status: int = 200,
+) -> Any:
+    floor_form = FloorForm(formdata=request.args)
+    line = decisions.funding_line(rnd, _floor(floor_form))
+    page = max(1, request.args.get("page", 1, type=int))
+    pages = max(1, -(-len(line.rows) // common.PAGE_SIZE))
+    if row_form is not None:  # show the page that holds the row with the errors
+        position = next((r.position for r in line.rows if r.application.id == row_form[0]), 1)
+        page = (position - 1) // common.PAGE_SIZE + 1
+    page = min(page, pages)
+    finalize = [o for o in available(rnd, current_user) if o.transition.trigger == "finalize"]
+    packages = db.session.execute(
+        select(AwardPackage, OutboxJob)
+        .outerjoin(OutboxJob, AwardPackage.job_id == OutboxJob.id)
+        .where(AwardPackage.round_id == rnd.id)
+        .order_by(AwardPackage.id.desc())
+        .limit(5)
+    ).all()
+    return render_template(
+        "officer/awards/funding_line.html",
+        rnd=rnd,
+        line=line,
+        rows=line.rows[(page - 1) * common.PAGE_SIZE : page * common.PAGE_SIZE],
+        page=page,
+        pages=pages,
+        floor_form=floor_form,
+        row_form=row_form,
+        bulk_form=bulk_form or BulkDecisionForm(formdata=None),
+        bulk_errors=bulk_errors or [],
+        selected=selected or set(),
+        finalize=finalize[0] if finalize else None,
+        packages=packages,
+        query={k: v for k, v in request.args.items() if k in ("floor",) and v},
+    ), status
+
+
+def _funding_url(rnd: Round, anchor: str | None = None) -> str:
+    args = {k: v for k, v in request.args.items() if k in ("floor", "page") and v}
+    return url_for("officer.funding_line", round_id=rnd.id, **args) + (
+        f"#{anchor}" if anchor else ""
+    )
+
+
+@bp.post("/rounds/<int:round_id>/decisions/<int:application_id>")
+@roles_required("officer")
+def decide(round_id: int, application_id: int) -> Any:
+    """Award (at the amount given, the request by default), waitlist or decline one
+    application, through the engine; a refusal comes back with every reason by its field."""
+    rnd = round_or_404(round_id)
+    application = db.session.get(Application, application_id)
+    if application is None or application.round_id != rnd.id:
+        abort(404)
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        if form.trigger.errors:
+            abort(400)
+        return _render_funding_line(rnd, (application.id, form, {}), status=400)
+    if form.version.data and parse_version(form.version.data) != application.version:
+        return _render_funding_line(rnd, (application.id, form, {"other": [STALE]}), status=409)
+    trigger = form.trigger.data
+    data = {"amount": form.amount.decimal} if trigger == "award" else {}
+    try:
+        fire(application, trigger, current_user, comment=form.justification.data, data=data)
+        commit()
+    except TransitionRefused as exc:
+        rollback()
+        errors = decisions.classify_reasons(exc.reasons)
+        return _render_funding_line(rnd, (application.id, form, errors), status=409)
+    except StaleDataError:
+        rollback()
+        return _render_funding_line(rnd, (application.id, form, {"other": [STALE]}), status=409)
+    title = APPLICATION.transition(trigger).title.lower()
+    award = db.session.scalar(select(Award).where(Award.application_id == application.id))
+    detail = f" ({award.number}, {award.amount:,.2f} USD)" if trigger == "award" and award else ""
+    flash(f"Done: {title} {application.reference}{detail}.", "success")
+    return redirect(_funding_url(rnd, f"row-{application.id}"))
+
+
+@bp.post("/rounds/<int:round_id>/decisions/bulk")
+@roles_required("officer")
+def decide_bulk(round_id: int) -> Any:
+    """One action and one justification for the selected applications, fired one by one (best
+    ranked first), each refused or done on its own."""
+    rnd = round_or_404(round_id)
+    form = BulkDecisionForm()
+    ids = sorted({int(x) for x in request.form.getlist("application_ids") if x.isdigit()})
+    selection_error = None if ids else "Select at least one application."
+    if not form.validate_on_submit() or selection_error:
+        return _render_funding_line(
+            rnd,
+            bulk_form=form,
+            bulk_errors=[selection_error] if selection_error else [],
+            selected=set(ids),
+            status=400,
+        )
+    chosen = list(
+        db.session.scalars(
+            select(Application).where(Application.id.in_(ids), Application.round_id == rnd.id)
+        )
+    )
+    try:
+        outcomes = decisions.decide_many(
+            chosen, form.action.data, current_user, form.justification.data
+        )
+        commit()
+    except StaleDataError:
+        rollback()
+        flash(
+            "Someone else changed these applications at the same moment; nothing was done.", "error"
+        )
+        return redirect(_funding_url(rnd))
+    found = {a.id for a in chosen}
+    line = decisions.funding_line(rnd)
+    return render_template(
+        "officer/awards/bulk_result.html",
+        rnd=rnd,
+        title=BULK_ACTIONS[form.action.data],
+        justification=form.justification.data,
+        done=[o for o in outcomes if o.done],
+        refused=[o for o in outcomes if not o.done],
+        missing=[i for i in ids if i not in found],
+        line=line,
+        awards={
+            a.application_id: a
+            for a in db.session.scalars(select(Award).where(Award.application_id.in_(ids)))
+        },
+    )
+
+
+@bp.post("/rounds/<int:round_id>/finalize")
+@roles_required("officer")
+def finalize(round_id: int) -> Response:
+    rnd = round_or_404(round_id)
+    form = ButtonForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        fire(rnd, "finalize", current_user)
+        commit()
+    except TransitionRefused as exc:
+        rollback()
+        flash_refusal(exc)
+    except StaleDataError:
+        rollback()
+        flash(STALE, "error")
+    else:
+        flash("The round's decisions are final.", "success")
+    return redirect(url_for("officer.funding_line", round_id=rnd.id))
