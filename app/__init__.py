@@ -124,7 +124,10 @@ def _register_template_helpers(app: Flask) -> None:
     )
     from app.countries import country_name
     from app.domain import BUDGET_CATEGORIES, INDICATORS, PRIORITY_AREAS
+    from app.states import LIFECYCLE_STATES
 
+    # Templates ask for state groups the way code does: RoundState.tagged("editable").
+    app.jinja_env.globals.update({s.__name__: s for s in LIFECYCLE_STATES.values()})
     app.jinja_env.globals.update(
         time_left=formatting.time_left,
         utcnow=utcnow,

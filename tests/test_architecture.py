@@ -183,6 +183,20 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
         "workflows",
         "forms",
     ),
+    # Models know their states (app.states), never the lifecycles that move them.
+    "app.models": (
+        "workflows",
+        "app.rules",
+        "app.services",
+        "app.outbox",
+        "app.jobs",
+        "app.effects",
+        "app.views",
+        "forms",
+        "reports",
+    ),
+    # States are plain data every layer may read.
+    "app.states": ("app.models", "app.extensions", "workflows", "app.services", "app.rules"),
     # Rules only read: never a service, the outbox, a job or a page.
     "app.rules": (
         "app.services",

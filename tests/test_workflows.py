@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections import deque
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any, NamedTuple
 
 import pytest
@@ -39,6 +40,7 @@ from workflows import (
     available,
     fire,
 )
+from workflows.engine import available as available_in
 
 KNOWN_ROLES = set(ROLES) | {SYSTEM_ROLE}
 
@@ -145,6 +147,37 @@ def test_state_column_check_constraint_lists_exactly_the_states(
     assert sorted(listed) == sorted(lifecycle.state_names)
 
 
+def test_guards_are_looked_up_when_they_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Replacing a guard in its module counts at once, in available() and in the machine, and
+    is undone with the patch; the declaration itself cannot be patched in place."""
+    rounds = LIFECYCLES["round"]
+    officer = SimpleNamespace(id=1, role="officer", email="o@example.org")
+    draft = SimpleNamespace(state="draft")
+    ctx = FireContext(actor=officer)
+
+    def open_allowed() -> bool:
+        [option] = [
+            o for o in available_in(rounds, draft, officer, ctx) if o.transition.trigger == "open"
+        ]
+        return option.allowed
+
+    assert rounds.machine.events["open"]  # built before the patch, as in a long-running process
+    with monkeypatch.context() as patch:
+        for name in rounds.transition("open").guards:
+            patch.setattr(f"workflows.round.{name}", lambda rnd, ctx: None)
+        assert open_allowed()
+        assert rounds.machine.events["open"].trigger(draft, ctx=ctx)
+        assert draft.state == "open"
+        patch.setattr("workflows.round.budget_valid", lambda rnd, ctx: "no budget")
+        draft.state = "draft"
+        assert not open_allowed()
+        assert not rounds.machine.events["open"].trigger(draft, ctx=ctx)
+        assert draft.state == "draft"
+    assert rounds.guards["budget_valid"].__name__ == "budget_valid"  # the patch is undone
+    with pytest.raises(TypeError):
+        rounds.guards["budget_valid"] = lambda rnd, ctx: None  # type: ignore[index]
+
+
 # --- the diagrams -------------------------------------------------------------------------------
 
 
@@ -238,7 +271,9 @@ def cast(make: Factory, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     for transition in APPLICATION.transitions:
         if transition.trigger in DECISIONS:
             for name in transition.guards:
-                monkeypatch.setitem(APPLICATION.guards, name, lambda app, ctx: "tested elsewhere")
+                monkeypatch.setattr(
+                    f"workflows.application.{name}", lambda app, ctx: "tested elsewhere"
+                )
     return {
         "own_applicant": make.applicant(),
         "other_applicant": make.applicant(),

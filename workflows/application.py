@@ -4,23 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from workflows.common import comment_given, relation_to_organization
-from workflows.engine import FireContext, Lifecycle, State, Transition
-
-STATES = (
-    State("draft", "Draft"),
-    State("submitted", "Submitted"),
-    State("eligible", "Eligible"),
-    State("ineligible", "Ineligible", final=True),
-    State("in_review", "In review"),
-    State("scored", "Scored"),
-    State("awarded", "Awarded", final=True),
-    State("waitlisted", "Waitlisted"),
-    State("declined", "Declined", final=True),
-    State("withdrawn", "Withdrawn", final=True),
+from app.models.application import Application
+from app.states import ApplicationState
+from workflows.common import (
+    comment_given,  # noqa: F401  (a guard, named below)
+    relation_to_organization,
 )
-STATE_NAMES = tuple(s.name for s in STATES)
-DECIDED_STATES = ("awarded", "waitlisted", "declined")
+from workflows.engine import FireContext, Lifecycle, Transition
 
 
 def round_accepting(app: Any, ctx: FireContext) -> str | None:
@@ -110,33 +100,17 @@ APPLICANT = frozenset({"applicant"})
 
 LIFECYCLE = Lifecycle(
     name="application",
-    model=lambda: __import__("app.models.application", fromlist=["Application"]).Application,
-    states=STATES,
-    initial="draft",
+    model=lambda: Application,
+    states=ApplicationState,
+    module=__name__,
+    initial=ApplicationState.draft,
     relation=relation_to_organization,
-    guards={
-        "round_accepting": round_accepting,
-        "before_deadline": before_deadline,
-        "government_type_admitted": government_type_admitted,
-        "sections_complete": sections_complete,
-        "comment_given": comment_given,
-        "round_not_closed": round_not_closed,
-        "reviewer_assigned": reviewer_assigned,
-        "review_submitted": review_submitted,
-        "award_fits": award_fits,
-        "justified_if_out_of_order": justified_if_out_of_order,
-    },
-    actions={
-        "assign_reference": assign_reference,
-        "create_award": create_award,
-        "record_decision": record_decision,
-    },
     transitions=(
         Transition(
             "submit",
             "Submit application",
-            ("draft",),
-            "submitted",
+            (ApplicationState.draft,),
+            ApplicationState.submitted,
             APPLICANT,
             guards=(
                 "round_accepting",
@@ -150,8 +124,13 @@ LIFECYCLE = Lifecycle(
         Transition(
             "withdraw",
             "Withdraw application",
-            ("draft", "submitted", "eligible", "in_review"),
-            "withdrawn",
+            (
+                ApplicationState.draft,
+                ApplicationState.submitted,
+                ApplicationState.eligible,
+                ApplicationState.in_review,
+            ),
+            ApplicationState.withdrawn,
             APPLICANT,
             effects=("send_status_email",),
             style="danger",
@@ -160,8 +139,8 @@ LIFECYCLE = Lifecycle(
         Transition(
             "return_to_draft",
             "Return to applicant for changes",
-            ("submitted",),
-            "draft",
+            (ApplicationState.submitted,),
+            ApplicationState.draft,
             OFFICER,
             guards=("round_not_closed", "comment_given"),
             effects=("send_status_email",),
@@ -171,8 +150,8 @@ LIFECYCLE = Lifecycle(
         Transition(
             "mark_eligible",
             "Mark eligible",
-            ("submitted",),
-            "eligible",
+            (ApplicationState.submitted,),
+            ApplicationState.eligible,
             OFFICER,
             effects=("send_status_email",),
             asks_comment=True,
@@ -180,8 +159,8 @@ LIFECYCLE = Lifecycle(
         Transition(
             "mark_ineligible",
             "Mark ineligible",
-            ("submitted",),
-            "ineligible",
+            (ApplicationState.submitted,),
+            ApplicationState.ineligible,
             OFFICER,
             guards=("comment_given",),
             effects=("send_status_email",),
@@ -191,16 +170,16 @@ LIFECYCLE = Lifecycle(
         Transition(
             "start_review",
             "Start review",
-            ("eligible",),
-            "in_review",
+            (ApplicationState.eligible,),
+            ApplicationState.in_review,
             frozenset({"officer", "system"}),
             guards=("reviewer_assigned",),
         ),
         Transition(
             "complete_review",
             "Close review",
-            ("in_review",),
-            "scored",
+            (ApplicationState.in_review,),
+            ApplicationState.scored,
             frozenset({"officer", "system"}),
             guards=("review_submitted",),
             asks_comment=True,
@@ -208,16 +187,16 @@ LIFECYCLE = Lifecycle(
         Transition(
             "reopen_review",
             "Reopen review",
-            ("scored",),
-            "in_review",
+            (ApplicationState.scored,),
+            ApplicationState.in_review,
             frozenset({"officer", "system"}),
             style="secondary",
         ),
         Transition(
             "award",
             "Award",
-            ("scored", "waitlisted"),
-            "awarded",
+            (ApplicationState.scored, ApplicationState.waitlisted),
+            ApplicationState.awarded,
             OFFICER,
             guards=("award_fits",),
             actions=("record_decision", "create_award"),
@@ -227,8 +206,8 @@ LIFECYCLE = Lifecycle(
         Transition(
             "waitlist",
             "Waitlist",
-            ("scored",),
-            "waitlisted",
+            (ApplicationState.scored,),
+            ApplicationState.waitlisted,
             OFFICER,
             guards=("justified_if_out_of_order",),
             actions=("record_decision",),
@@ -239,8 +218,8 @@ LIFECYCLE = Lifecycle(
         Transition(
             "decline",
             "Decline",
-            ("scored", "waitlisted"),
-            "declined",
+            (ApplicationState.scored, ApplicationState.waitlisted),
+            ApplicationState.declined,
             OFFICER,
             guards=("justified_if_out_of_order",),
             actions=("record_decision",),

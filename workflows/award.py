@@ -5,21 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from workflows.common import comment_given, relation_to_organization
-from workflows.engine import FireContext, Lifecycle, State, Transition
-
-STATES = (
-    State("offered", "Offered"),
-    State("accepted", "Accepted"),
-    State("refused", "Refused", final=True),
-    State("rescinded", "Rescinded", final=True),
-    State("active", "Active"),
-    State("suspended", "Suspended"),
-    State("closed", "Closed", final=True),
+from app.models.award import Award
+from app.states import AwardState
+from workflows.common import (
+    comment_given,  # noqa: F401  (a guard, named below)
+    relation_to_organization,
 )
-STATE_NAMES = tuple(s.name for s in STATES)
-# An award in one of these states holds money against the round's budget.
-COMMITTED_STATES = ("offered", "accepted", "active", "suspended", "closed")
+from workflows.engine import FireContext, Lifecycle, Transition
 
 
 def before_acceptance_deadline(award: Any, ctx: FireContext) -> str | None:
@@ -68,24 +60,17 @@ OFFICER = frozenset({"officer"})
 
 LIFECYCLE = Lifecycle(
     name="award",
-    model=lambda: __import__("app.models.award", fromlist=["Award"]).Award,
-    states=STATES,
-    initial="offered",
+    model=lambda: Award,
+    states=AwardState,
+    module=__name__,
+    initial=AwardState.offered,
     relation=relation_to_organization,
-    guards={
-        "before_acceptance_deadline": before_acceptance_deadline,
-        "signature_given": signature_given,
-        "comment_given": comment_given,
-        "reports_accepted": reports_accepted,
-        "start_date_reached": start_date_reached,
-    },
-    actions={"record_acceptance": record_acceptance, "record_refusal": record_refusal},
     transitions=(
         Transition(
             "accept",
             "Accept the award",
-            ("offered",),
-            "accepted",
+            (AwardState.offered,),
+            AwardState.accepted,
             APPLICANT,
             guards=("before_acceptance_deadline", "signature_given"),
             actions=("record_acceptance",),
@@ -94,8 +79,8 @@ LIFECYCLE = Lifecycle(
         Transition(
             "refuse",
             "Refuse the award",
-            ("offered",),
-            "refused",
+            (AwardState.offered,),
+            AwardState.refused,
             APPLICANT,
             guards=("before_acceptance_deadline", "comment_given"),
             actions=("record_refusal",),
@@ -106,8 +91,8 @@ LIFECYCLE = Lifecycle(
         Transition(
             "rescind",
             "Rescind the offer",
-            ("offered",),
-            "rescinded",
+            (AwardState.offered,),
+            AwardState.rescinded,
             OFFICER,
             guards=("comment_given",),
             effects=("send_award_status_email",),
@@ -117,16 +102,16 @@ LIFECYCLE = Lifecycle(
         Transition(
             "activate",
             "Activate",
-            ("accepted",),
-            "active",
+            (AwardState.accepted,),
+            AwardState.active,
             frozenset({"officer", "system"}),
             guards=("start_date_reached",),
         ),
         Transition(
             "suspend",
             "Suspend",
-            ("active",),
-            "suspended",
+            (AwardState.active,),
+            AwardState.suspended,
             OFFICER,
             guards=("comment_given",),
             effects=("send_award_status_email",),
@@ -136,8 +121,8 @@ LIFECYCLE = Lifecycle(
         Transition(
             "resume",
             "Resume",
-            ("suspended",),
-            "active",
+            (AwardState.suspended,),
+            AwardState.active,
             OFFICER,
             effects=("send_award_status_email",),
             asks_comment=True,
@@ -145,8 +130,8 @@ LIFECYCLE = Lifecycle(
         Transition(
             "close",
             "Close out",
-            ("active",),
-            "closed",
+            (AwardState.active,),
+            AwardState.closed,
             frozenset({"officer", "system"}),
             guards=("reports_accepted",),
             effects=("send_award_status_email",),

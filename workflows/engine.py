@@ -1,14 +1,19 @@
 """The one engine that moves every lifecycle.
 
-A lifecycle is declared as data (states, transitions, roles, guard and effect names); the engine
-binds it to its model through the `transitions` library, checks role and guards, writes the audit
-event and the outbox rows for the effects, all inside the caller's database transaction. Nothing
-else in the code assigns a state.
+A lifecycle is declared as data (its states from `app/states.py`, transitions, roles, guard,
+action and effect names); the engine binds it to its model through the `transitions` library, checks
+role and guards, writes the audit event and the outbox rows for the effects, all inside the caller's
+database transaction. Nothing else in the code assigns a state.
+
+Guards and actions are named, and looked up by name in the declaring module each time they run, so
+replacing one (`monkeypatch.setattr(workflows.application, "award_fits", ...)`) takes effect at
+once and is undone with it; effects are names of registered jobs, looked up when the job runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import importlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -21,6 +26,7 @@ from transitions.extensions import GraphMachine
 
 from app.clock import utcnow
 from app.domain import ROLES, SYSTEM_ROLE
+from app.states import LifecycleState
 
 
 class Actor(Protocol):
@@ -46,13 +52,6 @@ SYSTEM = SystemActor()
 
 
 @dataclass(frozen=True)
-class State:
-    name: str
-    title: str
-    final: bool = False
-
-
-@dataclass(frozen=True)
 class Transition:
     trigger: str
     title: str
@@ -64,6 +63,11 @@ class Transition:
     effects: tuple[str, ...] = ()  # jobs run after the commit
     style: str = "primary"  # how the UI draws its button: primary, secondary, danger
     asks_comment: bool = False  # the UI shows a comment box with the button
+
+    def __post_init__(self) -> None:
+        # Declarations name states by their enum members; the machine and the audit keep plain text.
+        object.__setattr__(self, "sources", tuple(str(s) for s in self.sources))
+        object.__setattr__(self, "dest", str(self.dest))
 
 
 @dataclass
@@ -110,28 +114,65 @@ class Option:
     role_refused: bool
 
 
+class ByName(Mapping[str, Callable[..., Any]]):
+    """The functions of a module that a declaration names, looked up each time one is asked for."""
+
+    def __init__(self, module: str, names: Iterable[str]):
+        self.module = module
+        self.names = tuple(dict.fromkeys(names))
+
+    def __getitem__(self, name: str) -> Callable[..., Any]:
+        if name not in self.names:
+            raise KeyError(name)
+        return getattr(importlib.import_module(self.module), name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
 @dataclass
 class Lifecycle:
     name: str
-    model: Callable[[], type]  # lazy: models import the declarations for their CHECKs
-    states: tuple[State, ...]
+    model: Callable[[], type]
+    states: type[LifecycleState]
     initial: str
     transitions: tuple[Transition, ...]
-    guards: Mapping[str, Guard]
-    actions: Mapping[str, Action] = field(default_factory=dict)
+    # The module whose functions the transitions' guards and actions name (usually the
+    # declaring module's __name__); each is looked up there when it runs.
+    module: str
     # The roles an actor holds on one entity: "applicant" only for its own organization's rows.
     relation: RelationFn = lambda entity, actor: {actor.role}
     state_attribute: str = "state"
 
+    def __post_init__(self) -> None:
+        self.initial = str(self.initial)
+        for kind, named in (("guard", self.guards), ("action", self.actions)):
+            for name in named:
+                if not callable(getattr(importlib.import_module(self.module), name, None)):
+                    raise LookupError(
+                        f"{self.name}: {kind} {name!r} is not a function in {self.module}"
+                    )
+
+    @cached_property
+    def guards(self) -> Mapping[str, Guard]:
+        return ByName(self.module, (g for t in self.transitions for g in t.guards))
+
+    @cached_property
+    def actions(self) -> Mapping[str, Action]:
+        return ByName(self.module, (a for t in self.transitions for a in t.actions))
+
     @property
     def state_names(self) -> tuple[str, ...]:
-        return tuple(s.name for s in self.states)
+        return self.states.names()
 
-    def state(self, name: str) -> State:
-        for s in self.states:
-            if s.name == name:
-                return s
-        raise KeyError(f"{self.name} has no state {name!r}")
+    def state(self, name: str) -> LifecycleState:
+        try:
+            return self.states(name)
+        except ValueError:
+            raise KeyError(f"{self.name} has no state {name!r}") from None
 
     def title_of(self, name: str) -> str:
         return self.state(name).title
@@ -165,13 +206,12 @@ class Lifecycle:
             )
         return machine
 
+    # The machine is built once; its callbacks look the guard or action up by name when they run.
     def _condition(self, name: str) -> Callable[[EventData], bool]:
-        guard = self.guards[name]
-        return lambda event: guard(event.model, event.kwargs["ctx"]) is None
+        return lambda event: self.guards[name](event.model, event.kwargs["ctx"]) is None
 
     def _action(self, name: str) -> Callable[[EventData], None]:
-        action = self.actions[name]
-        return lambda event: action(event.model, event.kwargs["ctx"])
+        return lambda event: self.actions[name](event.model, event.kwargs["ctx"])
 
     def mermaid(self) -> str:
         """The lifecycle as a Mermaid state diagram, drawn by `transitions` from the declaration."""

@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from workflows.engine import FireContext, Lifecycle, State, Transition
-
-STATES = (
-    State("assigned", "Assigned"),
-    State("in_progress", "In progress"),
-    State("submitted", "Submitted"),
-    State("recused", "Recused", final=True),
-)
-STATE_NAMES = tuple(s.name for s in STATES)
+from app.models.review import Review
+from app.states import ApplicationState, ReviewState
+from workflows.engine import FireContext, Lifecycle, Transition
 
 
 def relation_to_review(review: Any, actor: Any) -> set[str]:
@@ -39,7 +33,7 @@ def review_complete(review: Any, ctx: FireContext) -> str | None:
 
 
 def application_undecided(review: Any, ctx: FireContext) -> str | None:
-    if review.application.state not in ("in_review", "scored"):
+    if review.application.state not in ApplicationState.tagged("reviews_reopenable"):
         return f"the application is {review.application.state_title.lower()}"
     return None
 
@@ -62,34 +56,25 @@ def reopen_application(review: Any, ctx: FireContext) -> None:
 
 LIFECYCLE = Lifecycle(
     name="review",
-    model=lambda: __import__("app.models.review", fromlist=["Review"]).Review,
-    states=STATES,
-    initial="assigned",
+    model=lambda: Review,
+    states=ReviewState,
+    module=__name__,
+    initial=ReviewState.assigned,
     relation=relation_to_review,
-    guards={
-        "declarations_made": declarations_made,
-        "review_complete": review_complete,
-        "application_undecided": application_undecided,
-    },
-    actions={
-        "stamp_submitted": stamp_submitted,
-        "record_recusal": record_recusal,
-        "reopen_application": reopen_application,
-    },
     transitions=(
         Transition(
             "start",
             "Start the review",
-            ("assigned",),
-            "in_progress",
+            (ReviewState.assigned,),
+            ReviewState.in_progress,
             frozenset({"reviewer"}),
             guards=("declarations_made",),
         ),
         Transition(
             "submit",
             "Submit the review",
-            ("assigned", "in_progress"),
-            "submitted",
+            (ReviewState.assigned, ReviewState.in_progress),
+            ReviewState.submitted,
             frozenset({"reviewer"}),
             guards=("declarations_made", "review_complete"),
             actions=("stamp_submitted",),
@@ -98,8 +83,8 @@ LIFECYCLE = Lifecycle(
         Transition(
             "recuse",
             "Recuse (conflict of interest)",
-            ("assigned", "in_progress"),
-            "recused",
+            (ReviewState.assigned, ReviewState.in_progress),
+            ReviewState.recused,
             frozenset({"reviewer", "officer"}),
             actions=("record_recusal",),
             effects=("notify_recusal",),
@@ -109,8 +94,8 @@ LIFECYCLE = Lifecycle(
         Transition(
             "reopen",
             "Reopen the review",
-            ("submitted",),
-            "in_progress",
+            (ReviewState.submitted,),
+            ReviewState.in_progress,
             frozenset({"officer"}),
             guards=("application_undecided",),
             actions=("reopen_application",),

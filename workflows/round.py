@@ -4,17 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from workflows.engine import FireContext, Lifecycle, State, Transition
-
-STATES = (
-    State("draft", "Draft"),
-    State("open", "Open for applications"),
-    State("closed", "Closed"),
-    State("reviewing", "In review"),
-    State("decided", "Decided"),
-    State("archived", "Archived", final=True),
-)
-STATE_NAMES = tuple(s.name for s in STATES)
+from app.models.round import Round
+from app.states import RoundState
+from workflows.engine import FireContext, Lifecycle, Transition
 
 
 def dates_valid(rnd: Any, ctx: FireContext) -> str | None:
@@ -49,36 +41,40 @@ def _officers(*extra: str) -> frozenset[str]:
 
 LIFECYCLE = Lifecycle(
     name="round",
-    model=lambda: __import__("app.models.round", fromlist=["Round"]).Round,
-    states=STATES,
-    initial="draft",
-    guards={
-        "dates_valid": dates_valid,
-        "budget_valid": budget_valid,
-        "rubric_valid": rubric_valid,
-        "every_scored_application_decided": every_scored_application_decided,
-    },
+    model=lambda: Round,
+    states=RoundState,
+    module=__name__,
+    initial=RoundState.draft,
     transitions=(
         Transition(
             "open",
             "Open the round",
-            ("draft",),
-            "open",
+            (RoundState.draft,),
+            RoundState.open,
             _officers(),
             guards=("dates_valid", "budget_valid", "rubric_valid"),
         ),
-        Transition("close", "Close the round", ("open",), "closed", _officers("system")),
-        Transition("start_review", "Start review", ("closed",), "reviewing", _officers()),
+        Transition(
+            "close", "Close the round", (RoundState.open,), RoundState.closed, _officers("system")
+        ),
+        Transition(
+            "start_review", "Start review", (RoundState.closed,), RoundState.reviewing, _officers()
+        ),
         Transition(
             "finalize",
             "Finalize decisions",
-            ("reviewing",),
-            "decided",
+            (RoundState.reviewing,),
+            RoundState.decided,
             _officers(),
             guards=("every_scored_application_decided",),
         ),
         Transition(
-            "archive", "Archive", ("decided",), "archived", _officers("admin"), style="secondary"
+            "archive",
+            "Archive",
+            (RoundState.decided,),
+            RoundState.archived,
+            _officers("admin"),
+            style="secondary",
         ),
     ),
 )

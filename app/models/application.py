@@ -13,7 +13,7 @@ from app.clock import utcnow
 from app.domain import BUDGET_CATEGORIES, INDICATORS, PARTNER_TYPES, PRIORITY_AREAS
 from app.extensions import db
 from app.models.types import UTCDateTime, state_check
-from workflows.application import LIFECYCLE, STATE_NAMES
+from app.states import ApplicationState
 
 if TYPE_CHECKING:
     from app.models.round import Round
@@ -23,11 +23,12 @@ if TYPE_CHECKING:
 class Application(db.Model):
     __tablename__ = "applications"
     __table_args__ = (
-        CheckConstraint(state_check("state", STATE_NAMES), name="state"),
+        CheckConstraint(state_check("state", ApplicationState.names()), name="state"),
         # A submitted application always carries its reference number (a draft withdrawn before
         # it was ever submitted has none).
         CheckConstraint(
-            "state IN ('draft', 'withdrawn') OR reference IS NOT NULL",
+            state_check("state", ApplicationState.tagged("reference_optional"))
+            + " OR reference IS NOT NULL",
             name="reference_when_submitted",
         ),
         Index("ix_applications_round_state", "round_id", "state"),
@@ -38,7 +39,7 @@ class Application(db.Model):
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     reference: Mapped[str | None] = mapped_column(String(20), unique=True)
-    state: Mapped[str] = mapped_column(String(20), default="draft")
+    state: Mapped[str] = mapped_column(String(20), default=ApplicationState.draft.value)
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -94,7 +95,7 @@ class Application(db.Model):
 
     @property
     def state_title(self) -> str:
-        return LIFECYCLE.title_of(self.state)
+        return ApplicationState.title_of(self.state)
 
     @property
     def display_title(self) -> str:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.clock import utcnow
 from app.extensions import db
 from app.models.types import UTCDateTime, state_check
-from workflows.award import LIFECYCLE, STATE_NAMES
+from app.states import AwardState
 
 if TYPE_CHECKING:
     from app.models.application import Application
@@ -23,12 +23,12 @@ if TYPE_CHECKING:
 class Award(db.Model):
     __tablename__ = "awards"
     __table_args__ = (
-        CheckConstraint(state_check("state", STATE_NAMES), name="state"),
+        CheckConstraint(state_check("state", AwardState.names()), name="state"),
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("end_date > start_date", name="period"),
         # Accepting records who accepted, as whom, and when.
         CheckConstraint(
-            "state NOT IN ('accepted', 'active', 'suspended', 'closed') OR "
+            state_check("state", AwardState.tagged("signed"), negate=True) + " OR "
             "(accepted_by_id IS NOT NULL AND accepted_name IS NOT NULL "
             "AND responded_at IS NOT NULL)",
             name="acceptance_recorded",
@@ -41,7 +41,7 @@ class Award(db.Model):
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
     amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
-    state: Mapped[str] = mapped_column(String(20), default="offered")
+    state: Mapped[str] = mapped_column(String(20), default=AwardState.offered.value)
     version: Mapped[int] = mapped_column(default=1)
     start_date: Mapped[date]
     end_date: Mapped[date]
@@ -68,7 +68,7 @@ class Award(db.Model):
 
     @property
     def state_title(self) -> str:
-        return LIFECYCLE.title_of(self.state)
+        return AwardState.title_of(self.state)
 
     @property
     def latest_letter(self) -> AwardLetter | None:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.clock import utcnow
 from app.extensions import db
 from app.models.types import UTCDateTime, state_check
-from workflows.impact_report import LIFECYCLE, STATE_NAMES
+from app.states import ImpactReportState
 
 if TYPE_CHECKING:
     from app.models.award import Award
@@ -22,7 +22,7 @@ REPORT_KINDS = {"interim": "Interim progress report", "final": "Final report"}
 class ImpactReport(db.Model):
     __tablename__ = "impact_reports"
     __table_args__ = (
-        CheckConstraint(state_check("state", STATE_NAMES), name="state"),
+        CheckConstraint(state_check("state", ImpactReportState.names()), name="state"),
         CheckConstraint(state_check("kind", list(REPORT_KINDS)), name="kind"),
         CheckConstraint("period_end >= period_start", name="period"),
         Index("ix_impact_reports_state_due", "state", "due_on"),
@@ -36,7 +36,7 @@ class ImpactReport(db.Model):
     period_start: Mapped[date]
     period_end: Mapped[date]
     due_on: Mapped[date]
-    state: Mapped[str] = mapped_column(String(20), default="scheduled")
+    state: Mapped[str] = mapped_column(String(20), default=ImpactReportState.scheduled.value)
     version: Mapped[int] = mapped_column(default=1)
     # The draft the grantee is working on: indicator code -> actual value; narrative fields.
     indicators: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -58,7 +58,7 @@ class ImpactReport(db.Model):
 
     @property
     def state_title(self) -> str:
-        return LIFECYCLE.title_of(self.state)
+        return ImpactReportState.title_of(self.state)
 
     @property
     def kind_title(self) -> str:

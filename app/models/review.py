@@ -11,13 +11,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.clock import utcnow
 from app.extensions import db
 from app.models.types import UTCDateTime, state_check
-from workflows.review import LIFECYCLE, STATE_NAMES
+from app.states import ReviewState
 
 if TYPE_CHECKING:
     from app.models.application import Application
     from app.models.user import Organization, User
 
-ACTIVE_REVIEW_STATES = ("assigned", "in_progress", "submitted")
+# Reviews that count: towards an application's reviews and a reviewer's load.
+ACTIVE_REVIEW_STATES = ReviewState.tagged("active")
 
 CONFLICT_KINDS: dict[str, str] = {
     "own_jurisdiction": "Own jurisdiction",
@@ -37,7 +38,7 @@ class Review(db.Model):
     __tablename__ = "reviews"
     __table_args__ = (
         UniqueConstraint("application_id", "reviewer_id", name="uq_reviews_pair"),
-        CheckConstraint(state_check("state", STATE_NAMES), name="state"),
+        CheckConstraint(state_check("state", ReviewState.names()), name="state"),
         # A submitted review has its overall impact score and the reviewer's confidence.
         CheckConstraint(
             "state != 'submitted' OR (overall_score IS NOT NULL AND confidence IS NOT NULL)",
@@ -52,7 +53,7 @@ class Review(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"))
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    state: Mapped[str] = mapped_column(String(20), default="assigned")
+    state: Mapped[str] = mapped_column(String(20), default=ReviewState.assigned.value)
     version: Mapped[int] = mapped_column(default=1)
     assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -75,11 +76,11 @@ class Review(db.Model):
 
     @property
     def state_title(self) -> str:
-        return LIFECYCLE.title_of(self.state)
+        return ReviewState.title_of(self.state)
 
     def is_overdue(self, now: datetime) -> bool:
         return (
-            self.state in ("assigned", "in_progress")
+            self.state in ReviewState.tagged("open")
             and self.due_at is not None
             and self.due_at < now
         )

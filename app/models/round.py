@@ -15,7 +15,7 @@ from app.clock import utcnow
 from app.domain import GOVERNMENT_TYPES, PRIORITY_AREAS
 from app.extensions import db
 from app.models.types import UTCDateTime, state_check
-from workflows.round import LIFECYCLE, STATE_NAMES
+from app.states import RoundState
 
 if TYPE_CHECKING:
     from app.models.application import Application
@@ -25,7 +25,7 @@ CRITERION_KINDS = {"scored": "Scored 1–9", "sufficiency": "Sufficient / not su
 
 class Round(db.Model):
     __tablename__ = "rounds"
-    __table_args__ = (CheckConstraint(state_check("state", STATE_NAMES), name="state"),)
+    __table_args__ = (CheckConstraint(state_check("state", RoundState.names()), name="state"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
@@ -45,7 +45,7 @@ class Round(db.Model):
     report_interval_months: Mapped[int] = mapped_column(default=6)
     final_report_days: Mapped[int] = mapped_column(default=120)
     acceptance_days: Mapped[int] = mapped_column(default=45)
-    state: Mapped[str] = mapped_column(String(20), default="draft", index=True)
+    state: Mapped[str] = mapped_column(String(20), default=RoundState.draft.value, index=True)
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -62,7 +62,7 @@ class Round(db.Model):
 
     @property
     def state_title(self) -> str:
-        return LIFECYCLE.title_of(self.state)
+        return RoundState.title_of(self.state)
 
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.zone)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,7 +33,8 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def state_check(column: str, states: list[str] | tuple[str, ...]) -> str:
-    """SQL for a CHECK constraint that keeps a state column within its lifecycle's states."""
+def state_check(column: str, states: Iterable[str], *, negate: bool = False) -> str:
+    """SQL for a CHECK constraint that keeps a state column within its lifecycle's states
+    (`column IN (...)`), or out of a group of them (`column NOT IN (...)`)."""
     quoted = ", ".join(f"'{s}'" for s in states)
-    return f"{column} IN ({quoted})"
+    return f"{column} {'NOT IN' if negate else 'IN'} ({quoted})"

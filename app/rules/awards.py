@@ -10,14 +10,13 @@ from app.extensions import db
 from app.models.award import Award
 from app.models.impact_report import ImpactReport
 from app.models.round import Round
+from app.states import AwardState
 
 
 def committed_total(rnd: Round) -> Any:
-    from workflows.award import COMMITTED_STATES
-
     return db.session.scalar(
         select(func.coalesce(func.sum(Award.amount), 0)).where(
-            Award.round_id == rnd.id, Award.state.in_(COMMITTED_STATES)
+            Award.round_id == rnd.id, Award.state.in_(AwardState.tagged("committed"))
         )
     )
 

@@ -18,6 +18,7 @@ from app.models.award import Award
 from app.models.round import Round
 from app.models.user import Organization
 from app.services.awards import DEFAULT_CONDITIONS, add_months, award_number, committed_total
+from app.states import ApplicationState
 from workflows import TransitionRefused
 
 
@@ -82,7 +83,7 @@ def award_problems(application: Application, ctx: Any) -> list[str]:
                 f"a justification is needed to award {money(amount)} rather than the "
                 f"{money(application.requested_amount)} requested"
             )
-        passed_over = _better_ranked_in(application, ("declined", "waitlisted"))
+        passed_over = _better_ranked_in(application, ApplicationState.tagged("passed_over"))
         if passed_over:
             problems.append(
                 f"a justification is needed to fund this over {passed_over} better-ranked "
@@ -192,7 +193,7 @@ def suggest_slate(
 
 # The funding line ------------------------------------------------------------------------------
 
-UNDECIDED_STATES = ("scored", "waitlisted")
+UNDECIDED_STATES = ApplicationState.tagged("undecided")
 _RANK_CACHE = "decisions.rank_positions"
 
 

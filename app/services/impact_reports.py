@@ -13,6 +13,7 @@ from app.extensions import db
 from app.models.impact_report import ImpactReport, ReportSubmission
 from app.rules.impact_reports import NARRATIVE_FIELDS
 from app.rules.impact_reports import report_problems as report_problems  # re-exported
+from app.states import ImpactReportState
 
 
 def submission_content(report: ImpactReport) -> dict[str, Any]:
@@ -45,7 +46,7 @@ def freeze_submission(report: ImpactReport, ctx: Any) -> ReportSubmission:
 DUE_SOON_DAYS = 14
 OVERDUE_FIRST_REMINDER_DAYS = 1
 OVERDUE_REPEAT_DAYS = 7
-OPEN_STATES = ("scheduled", "changes_requested")
+OPEN_STATES = ImpactReportState.tagged("open")
 # Indicators that are running totals: the latest accepted value counts, not the sum.
 CUMULATIVE_INDICATORS = frozenset({"funds_spent_usd"})
 
@@ -59,7 +60,7 @@ def due_status(report: ImpactReport, today: date) -> tuple[str, int]:
 
     Computed from the due date, never stored.
     """
-    if report.state in ("submitted", "accepted"):
+    if report.state in ImpactReportState.tagged("filed"):
         return ("done", 0)
     days = (report.due_on - today).days
     if days < 0:

@@ -25,10 +25,11 @@ from app.models.impact_report import ImpactReport
 from app.models.round import Round
 from app.models.user import Organization
 from app.services.impact_reports import CUMULATIVE_INDICATORS
+from app.states import AwardState
 from workflows.award import LIFECYCLE as AWARD_LIFECYCLE
 
 # An award is public once the grantee has accepted it.
-PUBLIC_AWARD_STATES = ("accepted", "active", "suspended", "closed")
+PUBLIC_AWARD_STATES = AwardState.tagged("signed")
 
 
 @dataclass

@@ -25,10 +25,11 @@ from app.models.review import ACTIVE_REVIEW_STATES, Conflict, Review
 from app.models.round import Round, RubricCriterion
 from app.models.user import Organization, User
 from app.services import scoring
+from app.states import ApplicationState, ReviewState
 
-OPEN_STATES = ("assigned", "in_progress")
+OPEN_STATES = ReviewState.tagged("open")
 # Applications that have been (or are being) scored: ranked once a review of theirs is in.
-RANKED_STATES = ("in_review", "scored", "awarded", "waitlisted", "declined")
+RANKED_STATES = ApplicationState.tagged("ranked")
 
 # ---------------------------------------------------------------------------------------------
 # Scores and the ranking

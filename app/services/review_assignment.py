@@ -24,8 +24,9 @@ from app.services.assignment import (
     match_score,
 )
 from app.services.conflicts import conflicted_pairs
+from app.states import ApplicationState, ReviewState
 
-ASSIGNABLE_STATES = ("eligible", "in_review")
+ASSIGNABLE_STATES = ApplicationState.tagged("assignable")
 
 
 class AssignmentRefused(ValueError):
@@ -177,7 +178,7 @@ def set_due_date(rnd: Round, due_at: datetime) -> int:
     reviews = db.session.scalars(
         select(Review)
         .join(Application, Review.application_id == Application.id)
-        .where(Application.round_id == rnd.id, Review.state.in_(("assigned", "in_progress")))
+        .where(Application.round_id == rnd.id, Review.state.in_(ReviewState.tagged("open")))
     ).all()
     for review in reviews:
         review.due_at = due_at

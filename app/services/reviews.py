@@ -20,6 +20,7 @@ from app.models.round import Round, RubricCriterion
 from app.models.user import Organization, User
 from app.rules.reviews import review_counts
 from app.services.rounds import StaleEdit
+from app.states import ReviewState
 
 NIH_SCALE: dict[int, str] = {
     1: "Exceptional",
@@ -98,7 +99,7 @@ def review_problems(review: Review) -> list[str]:
 
 def save_draft(review: Review, values: dict[str, Any], expected_version: int) -> None:
     """Store the reviewer's scores and comments, however incomplete."""
-    if review.state not in ("assigned", "in_progress"):
+    if review.state not in ReviewState.tagged("open"):
         raise PermissionError("a submitted review is read-only until an officer reopens it")
     if review.version != expected_version:
         raise StaleEdit()
@@ -202,7 +203,7 @@ def reviews_due_for_reminder(now: datetime) -> list[tuple[Review, str]]:
     rows = db.session.scalars(
         select(Review)
         .where(
-            Review.state.in_(("assigned", "in_progress")),
+            Review.state.in_(ReviewState.tagged("open")),
             Review.due_at.is_not(None),
             Review.due_at <= soon,
         )

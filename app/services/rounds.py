@@ -11,6 +11,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models.round import Round
 from app.services.rubrics import add_default_rubric
+from app.states import RoundState
 
 EDITABLE_FIELDS = (
     "title",
@@ -44,7 +45,7 @@ def create_round(values: dict[str, Any]) -> Round:
 def update_round(rnd: Round, values: dict[str, Any], expected_version: int) -> Round:
     if rnd.version != expected_version:
         raise StaleEdit()
-    if rnd.state not in ("draft", "open"):
+    if rnd.state not in RoundState.tagged("editable"):
         raise ValueError("a round can only be edited before it closes")
     for key in EDITABLE_FIELDS:
         if key in values:

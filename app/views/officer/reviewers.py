@@ -20,6 +20,7 @@ from app.models.user import Organization, User
 from app.services import ranking
 from app.services import review_assignment as assigning
 from app.services.conflicts import add_conflict
+from app.states import ReviewState
 from app.views import parse_version, roles_required
 from app.views.officer import common
 from app.views.officer.applications import render_application
@@ -73,7 +74,7 @@ def _shared_due_date(application: Application) -> Any:
     return db.session.scalar(
         select(func.max(Review.due_at)).where(
             Review.application_id == application.id,
-            Review.state.in_(("assigned", "in_progress", "submitted")),
+            Review.state.in_(ReviewState.tagged("active")),
         )
     )
 

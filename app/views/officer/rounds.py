@@ -21,6 +21,7 @@ from app.models.application import Application
 from app.models.round import Round
 from app.services import applications as svc
 from app.services.rounds import StaleEdit, create_round, update_round
+from app.states import RoundState
 from app.views import parse_version, roles_required
 from app.views.officer.common import bp, fire_from_form, round_or_404
 from forms.round import RoundForm, initial_data
@@ -58,7 +59,7 @@ def new_round() -> str | Response:
 @roles_required("officer")
 def edit_round(round_id: int) -> str | Response | tuple[str, int]:
     rnd = round_or_404(round_id)
-    if rnd.state not in ("draft", "open"):
+    if rnd.state not in RoundState.tagged("editable"):
         flash("A round can be edited only before it closes.", "error")
         return redirect(url_for("officer.round_detail", round_id=rnd.id))
     if request.method == "GET":
