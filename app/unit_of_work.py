@@ -43,9 +43,13 @@ class L2GFlask(Flask):
     """Flask whose every view runs as one unit of work."""
 
     def dispatch_request(self) -> Any:  # type: ignore[override]
+        # `g` outlives the request when an app context was already pushed (tests, CLI).
+        g.pop("l2g_keep", None)
+        g.pop("l2g_discard", None)
         try:
             response = self.make_response(super().dispatch_request())
-            if response.status_code < 400 and not g.get("l2g_discard"):
+            keep = response.status_code < 400 or g.pop("l2g_keep", False)
+            if keep and not g.pop("l2g_discard", False):
                 commit()  # a stale write surfaces here and is answered like one in a view
             else:
                 rollback()
@@ -58,6 +62,12 @@ class L2GFlask(Flask):
 def discard_changes() -> None:
     """This request's answer is a success, but what it changed must not be kept."""
     g.l2g_discard = True
+
+
+def keep_changes() -> None:
+    """This request's answer is a refusal (4xx), but what it changed must be kept: failed
+    sign-ins counted, a draft saved while its submission is refused."""
+    g.l2g_keep = True
 
 
 @contextmanager

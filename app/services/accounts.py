@@ -174,3 +174,25 @@ def accept_invitation(invitation: Invitation, name: str, password: str, now: dat
     invitation.accepted_at = now
     db.session.flush()
     return user
+
+
+def people() -> list[Any]:
+    """Every account with its organization's name (None for staff), by role then email."""
+    return list(
+        db.session.execute(
+            select(User, Organization.legal_name)
+            .outerjoin(Organization, User.organization_id == Organization.id)
+            .order_by(User.role, User.email)
+        ).all()
+    )
+
+
+def pending_invitations(now: datetime) -> list[Invitation]:
+    """Invitations not yet accepted and not expired, newest first."""
+    return list(
+        db.session.scalars(
+            select(Invitation)
+            .where(Invitation.accepted_at.is_(None), Invitation.expires_at > now)
+            .order_by(Invitation.created_at.desc())
+        ).all()
+    )

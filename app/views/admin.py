@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.clock import utcnow
-from app.extensions import db
-from app.jobs import commit
-from app.models.user import Invitation, Organization, User
-from app.services.accounts import AccountError, invite
+from app.services.accounts import AccountError, invite, pending_invitations, people
 from app.views import roles_required
 from forms.auth import InviteForm
 
@@ -31,17 +27,8 @@ def users() -> str | Response:
         except AccountError as exc:
             getattr(form, exc.field or "email").errors.append(str(exc))
         else:
-            commit()
             flash(f"Invitation sent to {invitation.email}.", "success")
             return redirect(url_for("admin.users"))
-    people = db.session.execute(
-        select(User, Organization.legal_name)
-        .outerjoin(Organization, User.organization_id == Organization.id)
-        .order_by(User.role, User.email)
-    ).all()
-    pending = db.session.scalars(
-        select(Invitation)
-        .where(Invitation.accepted_at.is_(None), Invitation.expires_at > utcnow())
-        .order_by(Invitation.created_at.desc())
-    ).all()
-    return render_template("admin/users.html", people=people, pending=pending, form=form)
+    return render_template(
+        "admin/users.html", people=people(), pending=pending_invitations(utcnow()), form=form
+    )

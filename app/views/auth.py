@@ -7,8 +7,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from app.clock import utcnow
-from app.jobs import commit, rollback
 from app.services import accounts
+from app.unit_of_work import discard_changes, keep_changes
 from forms.auth import InvitationAcceptForm, LoginForm, PasswordChangeForm, RegistrationForm
 
 bp = Blueprint("auth", __name__)
@@ -45,7 +45,7 @@ def login() -> str | Response:
     refusal = None
     if form.validate_on_submit():
         result = accounts.authenticate(form.email.data, form.password.data, utcnow())
-        commit()  # failed attempts count even when refused
+        keep_changes()  # failed attempts count even when refused
         if result.user is not None:
             login_user(result.user)
             return redirect(_safe_next(request.args.get("next")) or url_for("public.index"))
@@ -73,10 +73,9 @@ def register() -> str | Response:
                 {"email": form.email.data, "password": form.password.data, "name": form.name.data},
             )
         except accounts.AccountError as exc:
-            rollback()
+            discard_changes()
             getattr(form, exc.field or "email").errors.append(str(exc))
         else:
-            commit()
             login_user(user)
             flash(f"Welcome. {user.organization.legal_name} is registered.", "success")
             return redirect(url_for("applicant.dashboard"))
@@ -93,9 +92,9 @@ def account() -> str | Response:
                 current_user, form.current_password.data, form.new_password.data
             )
         except accounts.AccountError as exc:
+            discard_changes()
             getattr(form, exc.field or "new_password").errors.append(str(exc))
         else:
-            commit()
             flash("Your password is changed.", "success")
             return redirect(url_for("auth.account"))
     return render_template("auth/account.html", form=form)
@@ -113,9 +112,9 @@ def accept_invitation(token: str) -> str | Response:
                 invitation, form.name.data, form.password.data, utcnow()
             )
         except accounts.AccountError as exc:
+            discard_changes()
             getattr(form, exc.field or "password").errors.append(str(exc))
         else:
-            commit()
             logout_user()
             login_user(user)
             flash("Your account is ready.", "success")
