@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.clock import utcnow
 from app.domain import BUDGET_CATEGORIES, INDICATORS, PARTNER_TYPES, PRIORITY_AREAS
 from app.extensions import db
+from app.models.access import OwnedByOrganization
 from app.models.types import UTCDateTime, state_check
 from app.states import ApplicationState
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from app.models.user import Organization, User
 
 
-class Application(db.Model):
+class Application(OwnedByOrganization, db.Model):
     __tablename__ = "applications"
     __table_args__ = (
         CheckConstraint(state_check("state", ApplicationState.names()), name="state"),
@@ -101,13 +102,9 @@ class Application(db.Model):
     def display_title(self) -> str:
         return self.title or "Untitled application"
 
-    def can_view(self, user: User) -> bool:
-        if user.role in ("officer", "admin"):
-            return True
-        return user.role == "applicant" and user.organization_id == self.organization_id
-
     def can_edit(self, user: User) -> bool:
-        return self.state == "draft" and user.role == "applicant" and self.can_view(user)
+        """Only a draft changes, and only by its organization's applicants."""
+        return self.state == "draft" and super().can_edit(user)
 
 
 class ApplicationPriorityArea(db.Model):

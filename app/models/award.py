@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.clock import utcnow
 from app.extensions import db
+from app.models.access import OwnedByOrganization
 from app.models.types import UTCDateTime, state_check
 from app.states import AwardState
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from app.models.user import Organization, User
 
 
-class Award(db.Model):
+class Award(OwnedByOrganization, db.Model):
     __tablename__ = "awards"
     __table_args__ = (
         CheckConstraint(state_check("state", AwardState.names()), name="state"),
@@ -92,6 +93,9 @@ class AwardLetter(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     award: Mapped[Award] = relationship(back_populates="letters")
+
+    def can_view(self, user: User) -> bool:
+        return self.award.can_view(user)
 
 
 class AwardPackage(db.Model):

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.clock import utcnow
 from app.extensions import db
+from app.models.access import OwnedByOrganization
 from app.models.types import UTCDateTime, state_check
 from app.states import ImpactReportState
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 REPORT_KINDS = {"interim": "Interim progress report", "final": "Final report"}
 
 
-class ImpactReport(db.Model):
+class ImpactReport(OwnedByOrganization, db.Model):
     __tablename__ = "impact_reports"
     __table_args__ = (
         CheckConstraint(state_check("state", ImpactReportState.names()), name="state"),

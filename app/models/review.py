@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.clock import utcnow
 from app.extensions import db
+from app.models.access import is_staff
 from app.models.types import UTCDateTime, state_check
 from app.states import ReviewState
 
@@ -77,6 +78,17 @@ class Review(db.Model):
     @property
     def state_title(self) -> str:
         return ReviewState.title_of(self.state)
+
+    def is_assigned_to(self, user: User) -> bool:
+        return user.role == "reviewer" and self.reviewer_id == user.id
+
+    def can_view(self, user: User) -> bool:
+        """Staff see every review; a reviewer its own, unless it recused itself. (A conflict
+        found since the assignment also hides it: `services.reviews.visible_review` asks.)"""
+        return is_staff(user) or (self.is_assigned_to(user) and self.state in ACTIVE_REVIEW_STATES)
+
+    def can_edit(self, user: User) -> bool:
+        return self.is_assigned_to(user) and self.state in ("assigned", "in_progress")
 
     def is_overdue(self, now: datetime) -> bool:
         return (
