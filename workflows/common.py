@@ -12,8 +12,8 @@ def comment_given(entity: Any, ctx: FireContext) -> str | None:
 
 
 def relation_to_organization(entity: Any, actor: Any) -> set[str]:
-    """Officers and admins act on everything; applicants only on their own organization's rows."""
+    """Officers and admins act on everything; applicants only on their own organization's rows
+    (the row's `can_view`, the same question its pages ask)."""
     if actor.role == "applicant":
-        org_id = entity.organization_id
-        return {"applicant"} if org_id is not None and org_id == actor.organization_id else set()
+        return {"applicant"} if entity.can_view(actor) else set()
     return {actor.role}

@@ -15,8 +15,7 @@ from workflows.engine import FireContext, Lifecycle, Transition
 
 def relation_to_report(report: Any, actor: Any) -> set[str]:
     if actor.role == "applicant":
-        same = report.organization_id == actor.organization_id
-        return {"applicant"} if same else set()
+        return {"applicant"} if report.can_view(actor) else set()
     return {actor.role}
 
 

@@ -12,7 +12,7 @@ from workflows.engine import FireContext, Lifecycle, Transition
 def relation_to_review(review: Any, actor: Any) -> set[str]:
     """A reviewer acts only on its own reviews; officers on all."""
     if actor.role == "reviewer":
-        return {"reviewer"} if review.reviewer_id == actor.id else set()
+        return {"reviewer"} if review.is_assigned_to(actor) else set()
     return {actor.role}
 
 
