@@ -17,14 +17,14 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
 from app.clock import utcnow
-from app.extensions import db
 from app.formatting import LOCALE
-from app.jobs import commit, rollback
 from app.models.review import CONFLICT_KINDS, Review
+from app.services import review_desk
 from app.services import reviews as svc
 from app.services.rounds import StaleEdit
 from app.storage import storage
-from app.views import flash_refusal, parse_version, roles_required
+from app.unit_of_work import attempt, keep_changes, returns_to
+from app.views import parse_version, roles_required
 from forms.review import (
     DeclarationForm,
     ProfileForm,
@@ -32,7 +32,6 @@ from forms.review import (
     ReviewForm,
     build_review_form,
 )
-from workflows import TransitionRefused, fire
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
@@ -45,14 +44,9 @@ STALE_MESSAGE = (
 
 
 def _own_review(review_id: int) -> Review:
-    """The signed-in reviewer's own active review, of an application it is not conflicted with."""
-    review = db.session.get(Review, review_id)
-    if review is None or review.reviewer_id != current_user.id:
-        abort(404)
-    visible = svc.reviewer_review(current_user, review.application_id)
-    if visible is None or visible.id != review.id:
-        abort(404)  # recused, or conflicted: the application does not exist for this reviewer
-    return review
+    """The signed-in reviewer's own active review, of an application it is not conflicted with:
+    anything else (recused, conflicted, another's) does not exist for this reviewer."""
+    return review_desk.visible_review(current_user, review_id) or abort(404)
 
 
 def _back(review: Review) -> Response:
@@ -140,6 +134,7 @@ def _render_review(
 
 @bp.post("/<int:review_id>/declaration")
 @roles_required("reviewer")
+@returns_to("review.review")
 def declare(review_id: int) -> Any:
     review = _own_review(review_id)
     if review.state != "assigned":
@@ -151,35 +146,19 @@ def declare(review_id: int) -> Any:
     if form.version.data and parse_version(form.version.data) != review.version:
         flash("This review changed since you opened it; nothing was recorded. Try again.", "error")
         return _back(review)
-    now = utcnow()
+    kind = form.conflict_kind.data if form.declares_conflict else None
     try:
-        if form.declares_conflict:
-            svc.declare(review, no_conflict=False, confidentiality=True, now=now)
-            fire(
-                review,
-                "recuse",
-                current_user,
-                comment=form.explanation.data,
-                data={"conflict_kind": form.conflict_kind.data},
-                now=now,
+        with attempt():
+            review_desk.make_declaration(
+                review, current_user, utcnow(), kind, form.explanation.data
             )
-        else:
-            svc.declare(review, no_conflict=True, confidentiality=True, now=now)
-            fire(review, "start", current_user, now=now)
-        commit()
-    except TransitionRefused as exc:
-        rollback()
-        flash_refusal(exc)
-        return _back(review)
     except StaleDataError:
-        rollback()
         flash("Someone changed this review at the same moment; nothing was recorded.", "error")
         return _back(review)
-    if form.declares_conflict:
+    if kind:
         flash(
-            "Your conflict of interest is recorded "
-            f"({CONFLICT_KINDS[form.conflict_kind.data].lower()}). The program office will "
-            "reassign the application, and it has left your queue.",
+            f"Your conflict of interest is recorded ({CONFLICT_KINDS[kind].lower()}). The "
+            "program office will reassign the application, and it has left your queue.",
             "success",
         )
         return redirect(url_for("review.queue"))
@@ -189,6 +168,7 @@ def declare(review_id: int) -> Any:
 
 @bp.post("/<int:review_id>")
 @roles_required("reviewer")
+@returns_to("review.review")
 def save(review_id: int) -> Any:
     review = _own_review(review_id)
     if review.state == "assigned":
@@ -200,41 +180,19 @@ def save(review_id: int) -> Any:
     form = build_review_form(review, formdata=True)
     if not form.validate_on_submit():
         return _render_review(review, form=form, status=422)
+    version = parse_version(form.version.data)
     try:
-        svc.save_draft(review, form.values(), parse_version(form.version.data))
-        if form.submitting:
-            missing = svc.review_field_problems(review)
-            if missing:
-                commit()  # the draft is kept; the page lists what submission still needs
-                form.version.data = review.version
-                problems: dict[str, list[str]] = {}
-                for name, message in missing:
-                    problems.setdefault(name, []).append(f"Needed to submit: {message}.")
-                flash(
-                    "Your draft is saved, but the review was not submitted: "
-                    f"{len(missing)} item{'s' if len(missing) != 1 else ''} still missing, "
-                    "marked below.",
-                    "error",
-                )
-                return _render_review(review, form=form, problems=problems, status=422)
-            fire(review, "submit", current_user)
-        commit()
+        with attempt():
+            missing = review_desk.save_or_submit(
+                review, current_user, form.values(), version, form.submitting
+            )
     except (StaleEdit, StaleDataError):
-        rollback()
-        db.session.refresh(review)
-        form.version.data = review.version
-        if review.state != "in_progress":
-            flash("This review was submitted or reopened elsewhere; nothing was saved.", "error")
-            return _back(review)
-        return _render_review(review, form=form, stale=True, status=409)
-    except TransitionRefused as exc:
-        rollback()
-        flash_refusal(exc)
-        return _back(review)
+        return _stale(review, form)
     except PermissionError as exc:
-        rollback()
         flash(f"Not saved: {exc}.", "error")
         return _back(review)
+    if missing:
+        return _still_missing(review, form, missing)
     if form.submitting:
         flash("Review submitted. Thank you. The other reviews are shown below.", "success")
     else:
@@ -242,8 +200,32 @@ def save(review_id: int) -> Any:
     return _back(review)
 
 
+def _stale(review: Review, form: ReviewForm) -> Any:
+    form.version.data = review.version
+    if review.state != "in_progress":
+        flash("This review was submitted or reopened elsewhere; nothing was saved.", "error")
+        return _back(review)
+    return _render_review(review, form=form, stale=True, status=409)
+
+
+def _still_missing(review: Review, form: ReviewForm, missing: list[tuple[str, str]]) -> Any:
+    """The draft is kept; the page lists what submission still needs."""
+    keep_changes()
+    form.version.data = review.version
+    problems: dict[str, list[str]] = {}
+    for name, message in missing:
+        problems.setdefault(name, []).append(f"Needed to submit: {message}.")
+    flash(
+        "Your draft is saved, but the review was not submitted: "
+        f"{len(missing)} item{'s' if len(missing) != 1 else ''} still missing, marked below.",
+        "error",
+    )
+    return _render_review(review, form=form, problems=problems, status=422)
+
+
 @bp.post("/<int:review_id>/recuse")
 @roles_required("reviewer")
+@returns_to("review.review")
 def recuse(review_id: int) -> Any:
     review = _own_review(review_id)
     if review.state != "in_progress":
@@ -255,20 +237,9 @@ def recuse(review_id: int) -> Any:
         flash("This review changed since you opened it; nothing was done. Try again.", "error")
         return _back(review)
     try:
-        fire(
-            review,
-            "recuse",
-            current_user,
-            comment=form.explanation.data,
-            data={"conflict_kind": form.conflict_kind.data},
-        )
-        commit()
-    except TransitionRefused as exc:
-        rollback()
-        flash_refusal(exc)
-        return _back(review)
+        with attempt():
+            review_desk.recuse(review, current_user, form.conflict_kind.data, form.explanation.data)
     except StaleDataError:
-        rollback()
         flash("Someone changed this review at the same moment; nothing was done.", "error")
         return _back(review)
     flash(
@@ -303,7 +274,6 @@ def profile() -> Any:
         form = ProfileForm()
         if form.validate_on_submit():
             svc.save_profile(current_user, form.values())
-            commit()
             flash("Profile saved.", "success")
             return redirect(url_for("review.profile"))
         return render_template("review/profile.html", form=form), 422
