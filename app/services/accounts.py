@@ -196,3 +196,12 @@ def pending_invitations(now: datetime) -> list[Invitation]:
             .order_by(Invitation.created_at.desc())
         ).all()
     )
+
+
+def colleagues(organization_id: int) -> list[User]:
+    """The organization's accounts, by email."""
+    return list(
+        db.session.scalars(
+            select(User).where(User.organization_id == organization_id).order_by(User.email)
+        ).all()
+    )

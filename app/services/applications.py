@@ -205,3 +205,21 @@ def timeline(entity_type: str, entity_id: int) -> list[AuditEvent]:
             .order_by(AuditEvent.id)
         )
     )
+
+
+def organization_applications(organization_id: int) -> list[Any]:
+    """The organization's applications with their rounds, most recently changed first."""
+    return list(
+        db.session.execute(
+            select(Application, Round)
+            .join(Round, Application.round_id == Round.id)
+            .where(Application.organization_id == organization_id)
+            .order_by(Application.updated_at.desc())
+        ).all()
+    )
+
+
+def accepting_round(round_id: int, now: datetime) -> Round | None:
+    """The round, if it takes new applications now."""
+    rnd = db.session.get(Round, round_id)
+    return rnd if rnd is not None and rnd.is_accepting(now) else None

@@ -3,40 +3,23 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
-from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
-from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
 from app.clock import utcnow
-from app.domain import BUDGET_CATEGORIES
-from app.extensions import db
-from app.jobs import commit, rollback
 from app.models.application import Application
-from app.models.round import Round
-from app.models.user import User
+from app.services import accounts
 from app.services import applications as svc
-from app.services.accounts import AccountError, invite
 from app.services.rounds import StaleEdit, open_rounds
 from app.storage import storage
-from app.views import flash_refusal, parse_version, roles_required
-from forms.application import (
-    EXTRA_ROWS,
-    ActionForm,
-    BudgetForm,
-    LetterUploadForm,
-    MilestonesForm,
-    NarrativeForm,
-    PartnersForm,
-    ProjectForm,
-    TargetsForm,
-)
+from app.unit_of_work import attempt, discard_changes, returns_to
+from app.views import get_for_user_or_404, parse_version, roles_required
+from app.views.application_sections import HANDLERS, build_form
+from forms.application import ActionForm, LetterUploadForm
 from forms.auth import ColleagueInviteForm
 from workflows import TransitionRefused, available, fire
 
@@ -49,21 +32,22 @@ STALE_MESSAGE = (
 
 
 def _own_application(application_id: int) -> Application:
-    application = db.session.get(Application, application_id)
-    if application is None or application.organization_id != current_user.organization_id:
-        abort(404)  # another jurisdiction's work does not exist, as far as this user can tell
-    return application
+    """Another jurisdiction's work does not exist, as far as this user can tell (404)."""
+    return get_for_user_or_404(Application, application_id)
+
+
+def _to_overview(application: Application) -> Response:
+    return redirect(url_for("applicant.overview", application_id=application.id))
+
+
+def _to_section(application: Application, key: str) -> Response:
+    return redirect(url_for("applicant.section", application_id=application.id, key=key))
 
 
 @bp.get("/")
 @roles_required("applicant")
 def dashboard() -> str:
-    rows = db.session.execute(
-        select(Application, Round)
-        .join(Round, Application.round_id == Round.id)
-        .where(Application.organization_id == current_user.organization_id)
-        .order_by(Application.updated_at.desc())
-    ).all()
+    rows = svc.organization_applications(current_user.organization_id)
     now = utcnow()
     return render_template("applicant/dashboard.html", rows=rows, rounds=open_rounds(now), now=now)
 
@@ -78,13 +62,10 @@ def rounds() -> str:
 @bp.post("/rounds/<int:round_id>/start")
 @roles_required("applicant")
 def start(round_id: int) -> Response:
-    rnd = db.session.get(Round, round_id)
-    if rnd is None or not rnd.is_accepting(utcnow()):
-        abort(404)
+    rnd = svc.accepting_round(round_id, utcnow()) or abort(404)
     application = svc.start_application(rnd, current_user)
-    commit()
     flash("Application started. Fill in the sections in any order and save as you go.", "success")
-    return redirect(url_for("applicant.overview", application_id=application.id))
+    return _to_overview(application)
 
 
 @bp.get("/applications/<int:application_id>")
@@ -119,6 +100,7 @@ def _render_overview(application: Application, submit_problems: bool = False) ->
 
 @bp.post("/applications/<int:application_id>/transition")
 @roles_required("applicant")
+@returns_to("applicant.overview")
 def transition(application_id: int) -> str | Response:
     application = _own_application(application_id)
     form = ActionForm()
@@ -130,24 +112,21 @@ def transition(application_id: int) -> str | Response:
         return redirect(url_for("applicant.receipt", application_id=application.id))
     if form.version.data and parse_version(form.version.data) != application.version:
         flash(STALE_MESSAGE.split(".")[0] + ". Review it and try again.", "error")
-        return redirect(url_for("applicant.overview", application_id=application.id))
+        return _to_overview(application)
     try:
-        fire(application, trigger, current_user, comment=form.comment.data)
-        commit()
-    except TransitionRefused as exc:
-        rollback()
-        if trigger == "submit":
-            flash("The application was not submitted. Fix the problems listed below.", "error")
-            return _render_overview(application, submit_problems=True)
-        flash_refusal(exc)
-        return redirect(url_for("applicant.overview", application_id=application.id))
+        with attempt():
+            fire(application, trigger, current_user, comment=form.comment.data)
+    except TransitionRefused:
+        if trigger != "submit":
+            raise  # answered app-wide: the reasons, back on the overview
+        flash("The application was not submitted. Fix the problems listed below.", "error")
+        return _render_overview(application, submit_problems=True)
     except StaleDataError:
-        rollback()
         return redirect(url_for("applicant.receipt", application_id=application.id))
     if trigger == "submit":
         return redirect(url_for("applicant.receipt", application_id=application.id))
     flash("The application is withdrawn.", "success")
-    return redirect(url_for("applicant.overview", application_id=application.id))
+    return _to_overview(application)
 
 
 @bp.get("/applications/<int:application_id>/receipt")
@@ -159,163 +138,9 @@ def receipt(application_id: int) -> str:
     return render_template("applicant/receipt.html", application=application)
 
 
-@dataclass(frozen=True)
-class SectionHandler:
-    form: type
-    load: Callable[[Application], dict[str, Any]]
-    save: Callable[[Application, Any, int], None]
-
-
-def _rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return items + [{} for _ in range(EXTRA_ROWS)]
-
-
-def _kept(rows: Any) -> list[Any]:
-    return [r for r in rows if not r.remove.data and not _blank(r)]
-
-
-def _blank(row: Any) -> bool:
-    if hasattr(row, "is_blank"):
-        return row.is_blank()
-    return not row.due_on.data and not (row.description.data or "").strip()
-
-
-HANDLERS: dict[str, SectionHandler] = {
-    "project": SectionHandler(
-        ProjectForm,
-        lambda a: {
-            "title": a.title,
-            "summary": a.summary,
-            "priority_areas": a.priority_areas,
-            "partner_countries": a.partner_countries,
-            "start_date": a.start_date,
-            "period_months": a.period_months,
-        },
-        lambda a, f, v: svc.save_project(
-            a,
-            {
-                "title": f.title.data or "",
-                "summary": f.summary.data or "",
-                "priority_areas": f.priority_areas.data or [],
-                "partner_countries": f.partner_countries.data or [],
-                "start_date": f.start_date.data,
-                "period_months": f.period_months.data,
-            },
-            v,
-        ),
-    ),
-    "narrative": SectionHandler(
-        NarrativeForm,
-        lambda a: {k: getattr(a, k) for k in ("need", "approach", "alignment", "sustainability")},
-        lambda a, f, v: svc.save_narrative(
-            a,
-            {
-                k: getattr(f, k).data or ""
-                for k in ("need", "approach", "alignment", "sustainability")
-            },
-            v,
-        ),
-    ),
-    "partners": SectionHandler(
-        PartnersForm,
-        lambda a: {
-            "partners": _rows(
-                [{"name": p.name, "kind": p.kind, "role": p.role} for p in a.partners]
-            )
-        },
-        lambda a, f, v: svc.replace_partners(
-            a,
-            [
-                {"name": r.name.data, "kind": r.kind.data, "role": r.role.data}
-                for r in _kept([x.form for x in f.partners])
-            ],
-            v,
-        ),
-    ),
-    "budget": SectionHandler(
-        BudgetForm,
-        lambda a: {
-            "lines": [
-                {
-                    "category": line.category,
-                    "description": line.description,
-                    "federal_amount": line.federal_amount,
-                    "cost_share": line.cost_share,
-                }
-                for line in a.budget_lines
-            ]
-        },
-        lambda a, f, v: svc.save_budget(
-            a,
-            {
-                r.form.category.data: {
-                    "description": r.form.description.data,
-                    "federal_amount": r.form.federal_amount.data,
-                    "cost_share": r.form.cost_share.data,
-                }
-                for r in f.lines
-                if r.form.category.data in BUDGET_CATEGORIES
-            },
-            v,
-        ),
-    ),
-    "milestones": SectionHandler(
-        MilestonesForm,
-        lambda a: {
-            "milestones": _rows(
-                [{"due_on": m.due_on, "description": m.description} for m in a.milestones]
-            )
-        },
-        lambda a, f, v: svc.replace_milestones(
-            a,
-            [
-                {"due_on": r.due_on.data, "description": r.description.data}
-                for r in _kept([x.form for x in f.milestones])
-            ],
-            v,
-        ),
-    ),
-    "targets": SectionHandler(
-        TargetsForm,
-        lambda a: {
-            "targets": _rows(
-                [
-                    {"indicator": t.indicator, "baseline": t.baseline, "target": t.target}
-                    for t in a.impact_targets
-                ]
-            )
-        },
-        lambda a, f, v: svc.replace_targets(
-            a,
-            [
-                {
-                    "indicator": r.indicator.data,
-                    "baseline": r.baseline.data or Decimal(0),
-                    "target": r.target.data or Decimal(0),
-                }
-                for r in _kept([x.form for x in f.targets])
-            ],
-            v,
-        ),
-    ),
-}
-
-
-def _build_form(key: str, application: Application, formdata: bool) -> Any:
-    handler = HANDLERS[key]
-    kwargs: dict[str, Any] = {}
-    if key == "project":
-        kwargs["offered_areas"] = application.round.priority_areas
-    if formdata:
-        return handler.form(**kwargs)
-    form = handler.form(data=handler.load(application), **kwargs)
-    form.version.data = application.version
-    return form
-
-
 @bp.route("/applications/<int:application_id>/sections/<key>", methods=["GET", "POST"])
 @roles_required("applicant")
-def section(application_id: int, key: str) -> str | Response:
+def section(application_id: int, key: str) -> str | Response | tuple[str, int]:
     application = _own_application(application_id)
     if key == "letters":
         return _letters_page(application, LetterUploadForm())
@@ -323,26 +148,25 @@ def section(application_id: int, key: str) -> str | Response:
         abort(404)
     if application.state != "draft":
         flash("This application is submitted and can no longer be changed.", "info")
-        return redirect(url_for("applicant.overview", application_id=application.id))
-    stale = False
-    if request.method == "POST":
-        form = _build_form(key, application, formdata=True)
-        if form.validate_on_submit():
-            try:
-                HANDLERS[key].save(application, form, parse_version(form.version.data))
-                commit()
-            except (StaleEdit, StaleDataError):
-                rollback()
-                db.session.refresh(application)
-                form.version.data = application.version
-                stale = True
-            else:
-                flash(f"{svc.SECTION_TITLES[key]} saved.", "success")
-                return redirect(
-                    url_for("applicant.section", application_id=application.id, key=key)
-                )
-    else:
-        form = _build_form(key, application, formdata=False)
+        return _to_overview(application)
+    if request.method != "POST":
+        return _section_page(application, key, build_form(key, application, formdata=False))
+    form = build_form(key, application, formdata=True)
+    if not form.validate_on_submit():
+        return _section_page(application, key, form)
+    try:
+        with attempt():
+            HANDLERS[key].save(application, form, parse_version(form.version.data))
+    except (StaleEdit, StaleDataError):
+        form.version.data = application.version  # the saved version, read again
+        return _section_page(application, key, form, stale=True)
+    flash(f"{svc.SECTION_TITLES[key]} saved.", "success")
+    return _to_section(application, key)
+
+
+def _section_page(
+    application: Application, key: str, form: Any, stale: bool = False
+) -> tuple[str, int]:
     problems = svc.section_problems(application)[key]
     return render_template(
         f"applicant/section_{key}.html",
@@ -391,33 +215,24 @@ def _letters_page(
 def upload_letter(application_id: int) -> str | Response | tuple[str, int]:
     application = _own_application(application_id)
     form = LetterUploadForm()
-    if form.validate_on_submit():
-        upload = form.letter.data
-        try:
-            svc.add_letter(
-                application,
-                upload.filename or "letter.pdf",
-                upload.read(),
-                current_user,
-                parse_version(form.version.data),
-            )
-            commit()
-        except svc.UploadRejected as exc:
-            rollback()
-            form.letter.errors = [f"Not uploaded: {exc}."]
-            return _letters_page(application, form, 422)
-        except (StaleEdit, StaleDataError):
-            rollback()
-            form.letter.errors = [
-                "The application changed since you opened this page; upload again."
-            ]
-            return _letters_page(application, form, 409)
-        except PermissionError:
-            rollback()
-            abort(403)
-        flash("Letter uploaded.", "success")
-        return redirect(url_for("applicant.section", application_id=application.id, key="letters"))
-    return _letters_page(application, form, 422)
+    if not form.validate_on_submit():
+        return _letters_page(application, form, 422)
+    upload = form.letter.data
+    version = parse_version(form.version.data)
+    try:
+        with attempt():
+            name = upload.filename or "letter.pdf"
+            svc.add_letter(application, name, upload.read(), current_user, version)
+    except svc.UploadRejected as exc:
+        form.letter.errors = [f"Not uploaded: {exc}."]
+        return _letters_page(application, form, 422)
+    except (StaleEdit, StaleDataError):
+        form.letter.errors = ["The application changed since you opened this page; upload again."]
+        return _letters_page(application, form, 409)
+    except PermissionError:
+        abort(403)
+    flash("Letter uploaded.", "success")
+    return _to_section(application, "letters")
 
 
 @bp.post("/applications/<int:application_id>/letters/<int:letter_id>/delete")
@@ -425,18 +240,17 @@ def upload_letter(application_id: int) -> str | Response | tuple[str, int]:
 def delete_letter(application_id: int, letter_id: int) -> Response:
     application = _own_application(application_id)
     try:
-        svc.remove_letter(application, letter_id, parse_version(request.form.get("version")))
-        commit()
+        with attempt():
+            svc.remove_letter(application, letter_id, parse_version(request.form.get("version")))
     except LookupError:
         abort(404)
     except (StaleEdit, StaleDataError):
-        rollback()
         flash("The application changed since you opened this page; nothing was removed.", "error")
     except PermissionError:
         abort(403)
     else:
         flash("Letter removed.", "success")
-    return redirect(url_for("applicant.section", application_id=application.id, key="letters"))
+    return _to_section(application, "letters")
 
 
 @bp.get("/applications/<int:application_id>/letters/<int:letter_id>")
@@ -461,14 +275,16 @@ def organization() -> str | Response:
     form = ColleagueInviteForm()
     if form.validate_on_submit():
         try:
-            invite(form.email.data, "applicant", current_user, utcnow(), organization=org)
-        except AccountError as exc:
+            accounts.invite(form.email.data, "applicant", current_user, utcnow(), organization=org)
+        except accounts.AccountError as exc:
+            discard_changes()
             form.email.errors.append(str(exc))
         else:
-            commit()
             flash(f"Invitation sent to {form.email.data}.", "success")
             return redirect(url_for("applicant.organization"))
-    colleagues = db.session.scalars(
-        select(User).where(User.organization_id == org.id).order_by(User.email)
-    ).all()
-    return render_template("applicant/organization.html", org=org, colleagues=colleagues, form=form)
+    return render_template(
+        "applicant/organization.html",
+        org=org,
+        colleagues=accounts.colleagues(org.id),
+        form=form,
+    )
