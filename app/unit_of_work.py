@@ -71,11 +71,12 @@ def keep_changes() -> None:
 
 
 @contextmanager
-def attempt() -> Iterator[None]:
+def attempt(*reread: object) -> Iterator[None]:
     """Try a change that may be refused or stale; on either, undo just that change, re-raise.
 
     The view catches the error and re-renders the person's input; the objects the attempt
-    touched are expired, so reading them again shows the saved version.
+    touched are expired, so reading them again shows the saved version, and so are the rows
+    given as `reread` (e.g. one refused as stale before anything was changed on it).
     """
     savepoint = db.session.begin_nested()
     try:
@@ -84,6 +85,8 @@ def attempt() -> Iterator[None]:
     except BaseException:
         if savepoint.is_active:
             savepoint.rollback()
+        for row in reread:
+            db.session.expire(row)
         raise
     else:
         savepoint.commit()

@@ -155,7 +155,7 @@ def section(application_id: int, key: str) -> str | Response | tuple[str, int]:
     if not form.validate_on_submit():
         return _section_page(application, key, form)
     try:
-        with attempt():
+        with attempt(application):
             HANDLERS[key].save(application, form, parse_version(form.version.data))
     except (StaleEdit, StaleDataError):
         form.version.data = application.version  # the saved version, read again

@@ -4,6 +4,8 @@ an offer as the authorized official."""
 from __future__ import annotations
 
 import io
+from datetime import datetime
+from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
 from flask_login import current_user
@@ -11,15 +13,14 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
 from app.clock import utcnow
-from app.extensions import db
-from app.jobs import commit, rollback
 from app.models.award import Award
 from app.services import acceptance as svc
 from app.services.applications import timeline
 from app.services.awards import schedule_for
 from app.services.rounds import StaleEdit
 from app.storage import storage
-from app.views import parse_version, roles_required
+from app.unit_of_work import attempt
+from app.views import get_for_user_or_404, parse_version, roles_required
 from forms.award_acceptance import AcceptanceForm, RefusalForm
 from workflows import TransitionRefused
 
@@ -32,10 +33,12 @@ STALE_MESSAGE = (
 
 
 def _own_award(award_id: int) -> Award:
-    award = svc.award_of_organization(award_id, current_user.organization_id)
-    if award is None:
-        abort(404)  # another jurisdiction's award does not exist, as far as this user can tell
-    return award
+    """Another jurisdiction's award does not exist, as far as this user can tell (404)."""
+    return get_for_user_or_404(Award, award_id)
+
+
+def _to_award(award: Award) -> Response:
+    return redirect(url_for("grantee.detail", award_id=award.id))
 
 
 def _sentence(reason: str) -> str:
@@ -110,43 +113,45 @@ def accept(award_id: int) -> Response | tuple[str, int]:
     award = _own_award(award_id)
     if award.state == "accepted":
         # A double-clicked Accept: the first click accepted; the second lands on the award.
-        return redirect(url_for("grantee.detail", award_id=award.id))
+        return _to_award(award)
     form = _acceptance_form(award, bound=True)
     if not form.validate_on_submit():
         return _render_detail(award, accept_form=form, answered="accept", status=422)
     data = svc.signature(form.name.data, form.title.data, form.consent.data)
     now = utcnow()
     try:
-        svc.accept_award(award, current_user, data, parse_version(form.version.data), now)
-        commit()
-    except (StaleEdit, StaleDataError):
-        rollback()
-        db.session.refresh(award)
-        if award.state == "accepted":  # the other click of a double click won
-            return redirect(url_for("grantee.detail", award_id=award.id))
-        form.version.data = str(award.version)
-        return _render_detail(award, accept_form=form, answered="accept", stale=True, status=409)
-    except TransitionRefused as exc:
-        rollback()
-        db.session.refresh(award)
-        if award.state == "accepted":
-            return redirect(url_for("grantee.detail", award_id=award.id))
-        by_field = svc.refusal_by_field(award, "accept", current_user, now, data=data)
-        for key in svc.SIGNATURE_FIELDS:
-            form[key].errors = [_sentence(r) for r in by_field.get(key, [])]
-        general = by_field.get(svc.GENERAL) or ([] if by_field else exc.reasons)
-        return _render_detail(
-            award,
-            accept_form=form,
-            general=[_sentence(r) for r in general],
-            answered="accept",
-            status=422,
-        )
+        with attempt(award):
+            svc.accept_award(award, current_user, data, parse_version(form.version.data), now)
+    except (StaleEdit, StaleDataError, TransitionRefused) as exc:
+        return _not_accepted(award, form, exc, data, now)
     flash(
         f"You accepted award {award.number}. The impact reports it owes are listed below.",
         "success",
     )
-    return redirect(url_for("grantee.detail", award_id=award.id))
+    return _to_award(award)
+
+
+def _not_accepted(
+    award: Award, form: AcceptanceForm, exc: Exception, data: Any, now: datetime
+) -> Response | tuple[str, int]:
+    """The award as saved now: accepted by the other click of a double click, changed by
+    someone else (409, the input kept), or the acceptance refused (422, reasons by field)."""
+    if award.state == "accepted":
+        return _to_award(award)
+    if not isinstance(exc, TransitionRefused):
+        form.version.data = str(award.version)
+        return _render_detail(award, accept_form=form, answered="accept", stale=True, status=409)
+    by_field = svc.refusal_by_field(award, "accept", current_user, now, data=data)
+    for key in svc.SIGNATURE_FIELDS:
+        form[key].errors = [_sentence(r) for r in by_field.get(key, [])]
+    general = _general(by_field, exc)
+    return _render_detail(award, accept_form=form, general=general, answered="accept", status=422)
+
+
+def _general(by_field: dict[str, list[str]], exc: TransitionRefused) -> list[str]:
+    """The reasons that belong to no one field, as sentences."""
+    general = by_field.get(svc.GENERAL) or ([] if by_field else exc.reasons)
+    return [_sentence(r) for r in general]
 
 
 @bp.post("/<int:award_id>/refuse")
@@ -154,39 +159,34 @@ def accept(award_id: int) -> Response | tuple[str, int]:
 def refuse(award_id: int) -> Response | tuple[str, int]:
     award = _own_award(award_id)
     if award.state == "refused":  # a double-clicked Refuse
-        return redirect(url_for("grantee.detail", award_id=award.id))
+        return _to_award(award)
     form = _refusal_form(award, bound=True)
     if not form.validate_on_submit():
         return _render_detail(award, refusal_form=form, answered="refuse", status=422)
     reason = (form.reason.data or "").strip()
     now = utcnow()
     try:
-        svc.refuse_award(award, current_user, reason, parse_version(form.version.data), now)
-        commit()
-    except (StaleEdit, StaleDataError):
-        rollback()
-        db.session.refresh(award)
-        if award.state == "refused":
-            return redirect(url_for("grantee.detail", award_id=award.id))
+        with attempt(award):
+            svc.refuse_award(award, current_user, reason, parse_version(form.version.data), now)
+    except (StaleEdit, StaleDataError, TransitionRefused) as exc:
+        return _not_refused(award, form, exc, reason, now)
+    flash(f"You refused award {award.number}. The program office has been told.", "success")
+    return _to_award(award)
+
+
+def _not_refused(
+    award: Award, form: RefusalForm, exc: Exception, reason: str, now: datetime
+) -> Response | tuple[str, int]:
+    """As `_not_accepted`, for a refusal."""
+    if award.state == "refused":
+        return _to_award(award)
+    if not isinstance(exc, TransitionRefused):
         form.version.data = str(award.version)
         return _render_detail(award, refusal_form=form, answered="refuse", stale=True, status=409)
-    except TransitionRefused as exc:
-        rollback()
-        db.session.refresh(award)
-        if award.state == "refused":
-            return redirect(url_for("grantee.detail", award_id=award.id))
-        by_field = svc.refusal_by_field(award, "refuse", current_user, now, comment=reason)
-        form.reason.errors = [_sentence(r) for r in by_field.get("reason", [])]
-        general = by_field.get(svc.GENERAL) or ([] if by_field else exc.reasons)
-        return _render_detail(
-            award,
-            refusal_form=form,
-            general=[_sentence(r) for r in general],
-            answered="refuse",
-            status=422,
-        )
-    flash(f"You refused award {award.number}. The program office has been told.", "success")
-    return redirect(url_for("grantee.detail", award_id=award.id))
+    by_field = svc.refusal_by_field(award, "refuse", current_user, now, comment=reason)
+    form.reason.errors = [_sentence(r) for r in by_field.get("reason", [])]
+    general = _general(by_field, exc)
+    return _render_detail(award, refusal_form=form, general=general, answered="refuse", status=422)
 
 
 @bp.get("/<int:award_id>/letter")

@@ -81,10 +81,10 @@ def file_report(report_id: int) -> str | Response | tuple[str, int]:
     if not form.validate_on_submit():
         return _filing_page(report, form, areas, editable)
     try:
-        with attempt():
+        with attempt(report):
             svc.save_draft(report, form_values(form, areas), parse_version(form.version.data))
         if form.submit.data:
-            with attempt():
+            with attempt(report):
                 fire(report, "submit", current_user)
     except (StaleEdit, StaleDataError):
         form.version.data = report.version  # the saved version, read again

@@ -182,7 +182,7 @@ def save(review_id: int) -> Any:
         return _render_review(review, form=form, status=422)
     version = parse_version(form.version.data)
     try:
-        with attempt():
+        with attempt(review):
             missing = review_desk.save_or_submit(
                 review, current_user, form.values(), version, form.submitting
             )
