@@ -11,6 +11,7 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
@@ -34,37 +35,19 @@ def _open_data_headers(response: Response) -> Response:
 @bp.get("")
 def index() -> str:
     filters = data.parse_filters(request.args)
-    query = filters.query_args()
     # The map shows every state for the other filters, so it stays a way to move between states.
     by_state = data.state_totals(replace(filters, state_code=None))
-    if filters.state_code:
-        chosen = by_state.get(filters.state_code)
-        total = chosen.awards if chosen else 0
-        amount = chosen.amount if chosen else 0
-    else:
-        total = sum(t.awards for t in by_state.values())
-        amount = sum(t.amount for t in by_state.values())
+    total, amount = _totals(by_state, filters.state_code)
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(1, request.args.get("page", 1, type=int)), pages)
     facts = data.award_facts(filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    hrefs = {
-        code: url_for("catalog.index", **{**query, "state": code}) + "#projects"
-        for code in by_state
-    }
     return render_template(
         "catalog/index.html",
         filters=filters,
-        query=query,
         total=total,
         amount=amount,
         outcomes=data.outcome_totals(filters) if total else {},
         records=[data.public_record(f) for f in facts],
-        map=charts.tile_map(by_state, filters.state_code),
-        map_rows=sorted(
-            ((code, US_STATES.get(code, code), t) for code, t in by_state.items()),
-            key=lambda row: row[1],
-        ),
-        hrefs=hrefs,
         page=page,
         pages=pages,
         rounds=data.public_rounds(),
@@ -72,7 +55,33 @@ def index() -> str:
         states=US_STATES,
         government_types=GOVERNMENT_TYPES,
         indicators=INDICATORS,
+        **_map(filters, by_state),
     )
+
+
+def _totals(by_state: dict[str, Any], state_code: str | None) -> tuple[int, Any]:
+    """Awards and dollars for the chosen state, or for all of them."""
+    if state_code:
+        chosen = by_state.get(state_code)
+        return (chosen.awards, chosen.amount) if chosen else (0, 0)
+    return sum(t.awards for t in by_state.values()), sum(t.amount for t in by_state.values())
+
+
+def _map(filters: Any, by_state: dict[str, Any]) -> dict[str, Any]:
+    """The tile map of the states, its table, and each state's link (the other filters kept)."""
+    query = filters.query_args()
+    return {
+        "query": query,
+        "map": charts.tile_map(by_state, filters.state_code),
+        "map_rows": sorted(
+            ((code, US_STATES.get(code, code), t) for code, t in by_state.items()),
+            key=lambda row: row[1],
+        ),
+        "hrefs": {
+            code: url_for("catalog.index", **{**query, "state": code}) + "#projects"
+            for code in by_state
+        },
+    }
 
 
 @bp.get("/awards.json")

@@ -80,6 +80,13 @@ def file_report(report_id: int) -> str | Response | tuple[str, int]:
     form = form_class()
     if not form.validate_on_submit():
         return _filing_page(report, form, areas, editable)
+    return _save_filing(report, form, areas, editable)
+
+
+def _save_filing(
+    report: ImpactReport, form: Any, areas: list[str], editable: bool
+) -> Response | tuple[str, int]:
+    """Save the draft, then submit it if asked: a refused submit keeps the draft."""
     try:
         with attempt(report):
             svc.save_draft(report, form_values(form, areas), parse_version(form.version.data))
