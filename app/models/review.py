@@ -88,7 +88,7 @@ class Review(db.Model):
         return is_staff(user) or (self.is_assigned_to(user) and self.state in ACTIVE_REVIEW_STATES)
 
     def can_edit(self, user: User) -> bool:
-        return self.is_assigned_to(user) and self.state in ("assigned", "in_progress")
+        return self.is_assigned_to(user) and self.state in ReviewState.tagged("open")
 
     def is_overdue(self, now: datetime) -> bool:
         return (
