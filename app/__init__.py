@@ -51,6 +51,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     _register_blueprints(app)
     _register_template_helpers(app)
+    from app import criteria
+    from app.models.round import CRITERION_KINDS
+
+    criteria.install(app, CRITERION_KINDS)  # an unknown criterion kind stops the start-up
     _register_errors(app)
     from app import unit_of_work
 

@@ -7,13 +7,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import cache
+from typing import Any
 
 from sqlalchemy import select
 
+from app.criteria import kind_of
 from app.domain import BUDGET_CATEGORIES, GOVERNMENT_TYPES, INDICATORS, PRIORITY_AREAS
 from app.extensions import db
 from app.models.application import Application
-from app.models.round import Round
+from app.models.round import Round, RubricCriterion
 from app.models.user import Organization, User
 from app.services import applications as svc
 from app.services.accounts import create_user
@@ -266,6 +268,14 @@ def _fill(
 HISTORY_ROUND = "Local-to-Global Engagement Fund 2025"
 
 
+def _demo_answer(criterion: RubricCriterion, score: int, rng: random.Random) -> dict[str, Any]:
+    """A demo reviewer's answer to a criterion, near its overall score when the criterion counts."""
+    kind = kind_of(criterion)
+    if kind.counts_in_score:
+        return kind.example(min(9, max(1, score + rng.randint(-1, 1))))
+    return kind.example(score)
+
+
 def seed_history(officer: User, users: list[User], rng: random.Random) -> int:
     """A past round lived through the real workflow with the clock moved: opened, applied to,
     reviewed, decided, accepted, and reported on. Returns the number of awards made."""
@@ -334,12 +344,7 @@ def seed_history(officer: User, users: list[User], rng: random.Random) -> int:
         ):
             score = rng.randint(1, 6)
             reviews.declare(review, True, True, now)
-            scores = {
-                str(c.id): {"score": min(9, max(1, score + rng.randint(-1, 1)))}
-                if c.kind == "scored"
-                else {"sufficient": True, "explanation": "The budget matches the work plan."}
-                for c in rnd.criteria
-            }
+            scores = {str(c.id): _demo_answer(c, score, rng) for c in rnd.criteria}
             reviews.save_draft(
                 review,
                 {

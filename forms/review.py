@@ -4,7 +4,6 @@ completeness on submission, so a draft can be saved however incomplete."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -18,43 +17,19 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
+from app.criteria import Scored, kind_of, radios, text
 from app.domain import PRIORITY_AREAS, REGIONS, US_STATES
 from app.models.review import CONFLICT_KINDS, Review
 from app.models.round import RubricCriterion
-from app.services.reviews import CONFIDENCE, NIH_SCALE, criterion_field
+from app.services.reviews import CONFIDENCE
 from forms import options
 from forms.application import MultiCheckboxField
 
-SCORE_MESSAGE = "Choose a score from 1 (exceptional) to 9 (poor)."
+SCORE_MESSAGE = Scored.MESSAGE
 CONFIDENCE_MESSAGE = "Choose your confidence: 1 (low), 2 (medium) or 3 (high)."
-SUFFICIENCY_MESSAGE = "Choose sufficient or not sufficient."
-TEXT_LIMIT = 20000
 
-SCORE_CHOICES = [(str(n), f"{n} · {title}") for n, title in NIH_SCALE.items()]
+SCORE_CHOICES = Scored.CHOICES
 CONFIDENCE_CHOICES = [(str(n), f"{n} · {title}") for n, title in CONFIDENCE.items()]
-SUFFICIENCY_CHOICES = [("yes", "Sufficient"), ("no", "Not sufficient")]
-
-
-def _radios(label: str, choices: Iterable[tuple[str, str]], message: str, **kw: Any) -> RadioField:
-    """Radio buttons that may be left empty (a draft) but never hold anything off the list."""
-    return RadioField(
-        label,
-        choices=options(choices),
-        validators=[Optional()],
-        invalid_choice_message=message,
-        **kw,
-    )
-
-
-def _text(label: str, **kw: Any) -> TextAreaField:
-    return TextAreaField(
-        label,
-        validators=[
-            Optional(),
-            Length(max=TEXT_LIMIT, message=f"Keep this under {TEXT_LIMIT:,} characters."),
-        ],
-        **kw,
-    )
 
 
 class DeclarationForm(FlaskForm):
@@ -128,25 +103,26 @@ class RecusalForm(FlaskForm):
 
 
 class ReviewForm(FlaskForm):
-    """The fields every review has; `review_form_class` adds one or two per rubric criterion."""
+    """The fields every review has; `review_form_class` adds each rubric criterion's fields, as
+    its kind (app.criteria) gives them."""
 
     version = HiddenField()
-    overall_score = _radios(
+    overall_score = radios(
         "Overall impact",
         SCORE_CHOICES,
         SCORE_MESSAGE,
         description="Your judgement of the project's likely impact as a whole, not an average "
         "of the criteria. 1 is exceptional, 9 is poor.",
     )
-    confidence = _radios(
+    confidence = radios(
         "Your confidence in this review",
         CONFIDENCE_CHOICES,
         CONFIDENCE_MESSAGE,
         description="How well the application falls within your expertise.",
     )
-    strengths = _text("Strengths")
-    weaknesses = _text("Weaknesses")
-    staff_comments = _text(
+    strengths = text("Strengths")
+    weaknesses = text("Weaknesses")
+    staff_comments = text(
         "Comments for program staff only",
         description="Never shown to the applicant or to the other reviewers.",
     )
@@ -159,13 +135,13 @@ class ReviewForm(FlaskForm):
     def submitting(self) -> bool:
         return bool(self.submit_review.data)
 
+    def criterion_parts(self, criterion: RubricCriterion) -> dict[str, Any]:
+        """The criterion's bound fields, by its kind's parts."""
+        kind = kind_of(criterion)
+        return {part: self[kind.field_name(criterion, part)] for part in kind.parts}
+
     def criterion_fields(self, criterion: RubricCriterion) -> list[Any]:
-        if criterion.kind == "scored":
-            return [self[criterion_field(criterion.id, "score")]]
-        return [
-            self[criterion_field(criterion.id, "sufficient")],
-            self[criterion_field(criterion.id, "explanation")],
-        ]
+        return list(self.criterion_parts(criterion).values())
 
     def ordered_fields(self) -> list[Any]:
         """The fields in the order the page shows them (for the error summary)."""
@@ -178,16 +154,12 @@ class ReviewForm(FlaskForm):
     def validate(self, extra_validators: Any = None) -> bool:
         ok = super().validate(extra_validators)
         for c in self.criteria:
-            if c.kind != "sufficiency":
+            parts = self.criterion_parts(c)
+            if any(f.errors for f in parts.values()):
                 continue
-            judged = self[criterion_field(c.id, "sufficient")]
-            explanation = self[criterion_field(c.id, "explanation")]
-            if judged.data and not judged.errors and not (explanation.data or "").strip():
-                explanation.errors = [
-                    *explanation.errors,
-                    f"Explain why you judged “{c.title}” "
-                    + ("sufficient." if judged.data == "yes" else "not sufficient."),
-                ]
+            data = {part: f.data for part, f in parts.items()}
+            for part, message in kind_of(c).form_errors(c, data).items():
+                parts[part].errors = [*parts[part].errors, message]
                 ok = False
         return ok
 
@@ -195,18 +167,10 @@ class ReviewForm(FlaskForm):
         """The input as services.reviews.save_draft takes it."""
         scores: dict[str, Any] = {}
         for c in self.criteria:
-            if c.kind == "scored":
-                raw = self[criterion_field(c.id, "score")].data
-                if raw:
-                    scores[str(c.id)] = {"score": int(raw)}
-            else:
-                judged = self[criterion_field(c.id, "sufficient")].data
-                explanation = (self[criterion_field(c.id, "explanation")].data or "").strip()
-                if judged or explanation:
-                    scores[str(c.id)] = {
-                        "sufficient": None if not judged else judged == "yes",
-                        "explanation": explanation,
-                    }
+            data = {part: f.data for part, f in self.criterion_parts(c).items()}
+            entry = kind_of(c).stored(data)
+            if entry is not None:
+                scores[str(c.id)] = entry
         return {
             "criterion_scores": scores,
             "overall_score": int(self.overall_score.data) if self.overall_score.data else None,
@@ -218,24 +182,14 @@ class ReviewForm(FlaskForm):
 
 
 def review_form_class(criteria: list[RubricCriterion]) -> type[ReviewForm]:
-    """A form class for one rubric: a scored criterion is nine radios with the NIH descriptors and
-    the criterion's guidance as hint; a sufficiency criterion is two radios and an explanation."""
+    """A form class for one rubric: each criterion's fields as its kind builds them (a scored
+    criterion is nine radios with the NIH descriptors, the criterion's guidance as hint)."""
     attrs: dict[str, Any] = {"criteria": list(criteria)}
     for c in criteria:
-        hint = c.guidance or None
+        kind = kind_of(c)
         label = c.title if c.required else f"{c.title} (optional)"
-        if c.kind == "scored":
-            attrs[criterion_field(c.id, "score")] = _radios(
-                label, SCORE_CHOICES, SCORE_MESSAGE, description=hint
-            )
-        else:
-            attrs[criterion_field(c.id, "sufficient")] = _radios(
-                label, SUFFICIENCY_CHOICES, SUFFICIENCY_MESSAGE, description=hint
-            )
-            attrs[criterion_field(c.id, "explanation")] = _text(
-                f"Explanation of your judgement of “{c.title}”",
-                description="Required with your judgement.",
-            )
+        for part, field in kind.fields(c, label, c.guidance or None).items():
+            attrs[kind.field_name(c, part)] = field
     return type("RubricReviewForm", (ReviewForm,), attrs)
 
 
@@ -250,15 +204,9 @@ def initial_data(review: Review) -> dict[str, Any]:
     }
     scores = review.criterion_scores or {}
     for c in review.application.round.criteria:
-        entry = scores.get(str(c.id)) or {}
-        if c.kind == "scored":
-            data[criterion_field(c.id, "score")] = entry.get("score")
-        else:
-            sufficient = entry.get("sufficient")
-            data[criterion_field(c.id, "sufficient")] = (
-                None if sufficient is None else ("yes" if sufficient else "no")
-            )
-            data[criterion_field(c.id, "explanation")] = entry.get("explanation") or ""
+        kind = kind_of(c)
+        for part, value in kind.initial(scores.get(str(c.id)) or {}).items():
+            data[kind.field_name(c, part)] = value
     return data
 
 

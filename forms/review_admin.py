@@ -25,8 +25,8 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
+from app.criteria import KINDS, titles
 from app.models.review import CONFLICT_KINDS
-from app.models.round import CRITERION_KINDS
 from forms import options
 
 MOMENT_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
@@ -88,7 +88,7 @@ class CriterionRow(Form):
     )
     guidance = TextAreaField("Guidance for reviewers", validators=[Length(max=5000)])
     weight = WeightField("Weight", description="A number above zero, like 1 or 1.5.")
-    kind = SelectField("Kind", choices=options(CRITERION_KINDS.items()))
+    kind = SelectField("Kind", choices=options(titles().items()))
     required = BooleanField("Required: a review cannot be submitted without it")
     remove = BooleanField("Remove this criterion")
 
@@ -123,6 +123,10 @@ class CriterionRow(Form):
             raise ValidationError("Use at most two decimal places.")
 
 
+def _counts_in_score(kind: str | None) -> bool:
+    return kind in KINDS and KINDS[kind].counts_in_score
+
+
 class RubricForm(FlaskForm):
     version = HiddenField()
     criteria = FieldList(FormField(CriterionRow), min_entries=1)
@@ -133,7 +137,7 @@ class RubricForm(FlaskForm):
         kept = [row.form for row in field if row.form.counts()]
         if not kept:
             raise ValidationError("Keep at least one criterion.")
-        if not any(row.kind.data == "scored" for row in kept):
+        if not any(_counts_in_score(row.kind.data) for row in kept):
             raise ValidationError("Keep at least one criterion scored 1–9.")
 
     def rows(self) -> list[dict[str, Any]]:

@@ -20,7 +20,10 @@ from app.states import RoundState
 if TYPE_CHECKING:
     from app.models.application import Application
 
-CRITERION_KINDS = {"scored": "Scored 1–9", "sufficiency": "Sufficient / not sufficient"}
+# The rubric criterion kinds the database allows (its CHECK constraint; change it with a migration).
+# What each kind means (title, form fields, ranking, CSV, macros) is app.criteria's registry, which
+# create_app checks against this list.
+CRITERION_KINDS: tuple[str, ...] = ("scored", "sufficiency")
 
 
 class Round(db.Model):

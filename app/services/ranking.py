@@ -15,9 +15,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import and_, case, func, select
 
+from app.criteria import Entry, kind_of
 from app.domain import GOVERNMENT_TYPES, PRIORITY_AREAS
 from app.extensions import db
 from app.models.application import Application, ApplicationPriorityArea
@@ -59,9 +61,10 @@ class ApplicationScore:
     overall_scores: tuple[int, ...]  # every submitted review's overall impact score
     raw: float  # mean overall impact, 1 to 9
     nih: int  # raw times 10 rounded half up, 10 to 90
-    criterion_means: dict[int, float | None]  # mean score per criterion scored 1 to 9
+    criterion_means: dict[int, float | None]  # mean score per criterion counting in the score
     criterion_score: float | None  # mean of the reviews' weighted criterion scores
-    sufficiency: dict[int, tuple[int, int]]  # per sufficiency criterion: (sufficient, judged)
+    aggregates: dict[int, Any]  # per criterion: its kind's summary of the reviews (app.criteria)
+    kinds: dict[int, str]  # per criterion: its kind
     calibrated: float
     spread: float  # max - min of the overall scores
     stdev: float  # their sample standard deviation
@@ -80,6 +83,15 @@ class ApplicationScore:
     @property
     def n_reviews(self) -> int:
         return len(self.overall_scores)
+
+    def of_kind(self, kind: str) -> dict[int, Any]:
+        """The aggregates of the criteria of one kind, by criterion id."""
+        return {cid: a for cid, a in self.aggregates.items() if self.kinds[cid] == kind}
+
+    @property
+    def sufficiency(self) -> dict[int, tuple[int, int]]:
+        """Per sufficiency criterion: (judged sufficient, judged)."""
+        return self.of_kind("sufficiency")
 
     @property
     def flags(self) -> list[str]:
@@ -121,8 +133,9 @@ def round_scores(rnd: Round) -> RoundScores:
             .order_by(RubricCriterion.position, RubricCriterion.id)
         )
     ]
-    scored_weights = {c.id: c.weight for c in criteria if c.kind == "scored"}
-    sufficiency_ids = [c.id for c in criteria if c.kind == "sufficiency"]
+    kinds = {c.id: kind_of(c) for c in criteria}
+    kind_names = {cid: kind.name for cid, kind in kinds.items()}
+    scored_weights = {c.id: c.weight for c in criteria if kinds[c.id].counts_in_score}
     reviews = db.session.execute(
         select(
             Review.application_id,
@@ -179,27 +192,23 @@ def round_scores(rnd: Round) -> RoundScores:
         if not scored:
             continue
         overall = tuple(score for score, _ in scored)
-        criterion_values: dict[int, list[float]] = {cid: [] for cid in scored_weights}
+        answers: dict[int, list[Entry]] = {cid: [] for cid in kinds}
         weighted: list[float] = []
-        sufficiency = {cid: [0, 0] for cid in sufficiency_ids}
         for _, entries in scored:
+            for cid in kinds:
+                answers[cid].append(entries.get(str(cid)) or {})
             per_review: dict[int, int] = {}
             for cid in scored_weights:
-                value = (entries.get(str(cid)) or {}).get("score")
-                if type(value) is int and scoring.BEST_SCORE <= value <= scoring.WORST_SCORE:
+                value = kinds[cid].score(answers[cid][-1])
+                if value is not None:
                     per_review[cid] = value
-                    criterion_values[cid].append(float(value))
             key = tuple(per_review.items())
             if key not in weighted_memo:
                 weighted_memo[key] = scoring.criterion_score(per_review, scored_weights)
             review_score = weighted_memo[key]
             if review_score is not None:
                 weighted.append(review_score)
-            for cid in sufficiency_ids:
-                judged = (entries.get(str(cid)) or {}).get("sufficient")
-                if judged in (True, False):
-                    sufficiency[cid][1] += 1
-                    sufficiency[cid][0] += 1 if judged else 0
+        aggregates = {cid: kinds[cid].aggregate(entries) for cid, entries in answers.items()}
         if overall not in overall_memo:
             overall_memo[overall] = (
                 scoring.disagreement(overall),
@@ -221,12 +230,10 @@ def round_scores(rnd: Round) -> RoundScores:
                 overall_scores=overall,
                 raw=raw,
                 nih=scoring.nih_score(raw),
-                criterion_means={
-                    cid: (math.fsum(v) / len(v) if v else None)
-                    for cid, v in criterion_values.items()
-                },
+                criterion_means={cid: aggregates[cid] for cid in scored_weights},
                 criterion_score=math.fsum(weighted) / len(weighted) if weighted else None,
-                sufficiency={cid: (s[0], s[1]) for cid, s in sufficiency.items()},
+                aggregates=aggregates,
+                kinds=kind_names,
                 calibrated=calibration.calibrated.get(aid, raw),
                 spread=dis.spread,
                 stdev=dis.stdev,
@@ -330,11 +337,9 @@ def csv_rows(rnd: Round, filters: RankingFilters | None = None) -> Iterator[list
         "disagreement",
         "best_scores",
     ]
-    for c in scores.criteria:
-        if c.kind == "scored":
-            header.append(f"criterion_{c.id}_mean: {c.title} (weight {c.weight.normalize()})")
-        else:
-            header.append(f"criterion_{c.id}_sufficient: {c.title}")
+    kinds = [(c, kind_of(c)) for c in scores.criteria]
+    for c, kind in kinds:
+        header.extend(kind.csv_header(c))
     yield header
     for r in scores.rows:
         if not filters.admits(r):
@@ -361,12 +366,8 @@ def csv_rows(rnd: Round, filters: RankingFilters | None = None) -> Iterator[list
             "yes" if r.disagreement else "no",
             str(r.best_count),
         ]
-        for c in scores.criteria:
-            if c.kind == "scored":
-                line.append(_number(r.criterion_means.get(c.id)))
-            else:
-                yes, judged = r.sufficiency.get(c.id, (0, 0))
-                line.append(f"{yes}/{judged}" if judged else "")
+        for c, kind in kinds:
+            line.extend(kind.csv_cells(r.aggregates[c.id]))
         yield line
 
 

@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from app.criteria import NIH_SCALE, kind_of
+from app.criteria import criterion_field as criterion_field  # the form's field names, re-exported
 from app.domain import PRIORITY_AREAS, REGIONS
 from app.extensions import db
 from app.models.application import Application
@@ -22,17 +24,6 @@ from app.rules.reviews import review_counts
 from app.services.rounds import StaleEdit
 from app.states import ReviewState
 
-NIH_SCALE: dict[int, str] = {
-    1: "Exceptional",
-    2: "Outstanding",
-    3: "Excellent",
-    4: "Very good",
-    5: "Good",
-    6: "Satisfactory",
-    7: "Fair",
-    8: "Marginal",
-    9: "Poor",
-}
 CONFIDENCE: dict[int, str] = {1: "Low", 2: "Medium", 3: "High"}
 REMIND_DAYS_BEFORE = 3
 
@@ -56,35 +47,15 @@ def reviewer_review(reviewer: User, application_id: int) -> Review | None:
     return review
 
 
-def criterion_field(criterion_id: int, part: str) -> str:
-    """The name of a rubric criterion's form field: part is score, sufficient or explanation."""
-    return f"criterion_{criterion_id}_{part}"
-
-
 def review_field_problems(review: Review) -> list[tuple[str, str]]:
     """What a review still needs before it can be submitted, each with the field it is about."""
     criteria: list[RubricCriterion] = review.application.round.criteria
     scores = review.criterion_scores or {}
     problems: list[tuple[str, str]] = []
     for c in criteria:
-        entry = scores.get(str(c.id)) or {}
-        if c.kind == "scored":
-            if c.required and entry.get("score") not in NIH_SCALE:
-                problems.append((criterion_field(c.id, "score"), f"score “{c.title}”"))
-        else:
-            if c.required and entry.get("sufficient") not in (True, False):
-                problems.append(
-                    (criterion_field(c.id, "sufficient"), f"judge “{c.title}” sufficient or not")
-                )
-            elif (
-                entry.get("sufficient") is not None and not (entry.get("explanation") or "").strip()
-            ):
-                problems.append(
-                    (
-                        criterion_field(c.id, "explanation"),
-                        f"explain your judgement of “{c.title}”",
-                    )
-                )
+        kind = kind_of(c)
+        for part, message in kind.problems(c, scores.get(str(c.id)) or {}):
+            problems.append((kind.field_name(c, part), message))
     if review.overall_score not in NIH_SCALE:
         problems.append(("overall_score", "give the overall impact score"))
     if review.confidence not in CONFIDENCE:
@@ -399,11 +370,12 @@ def application_view(application: Application) -> ApplicationView:
 
 @dataclass(frozen=True)
 class CriterionAnswer:
+    """One criterion of a peer's review: its stored entry, with every text in it redacted; the
+    criterion's kind (app.criteria) shows it."""
+
     title: str
     kind: str
-    score: int | None
-    sufficient: bool | None
-    explanation: str
+    entry: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -445,15 +417,8 @@ def other_reviews(review: Review) -> list[PeerReview]:
         answers = []
         for c in criteria:
             entry = scores.get(str(c.id)) or {}
-            answers.append(
-                CriterionAnswer(
-                    c.title,
-                    c.kind,
-                    entry.get("score"),
-                    entry.get("sufficient"),
-                    r(entry.get("explanation") or ""),
-                )
-            )
+            redacted = {k: r(v) if isinstance(v, str) else v for k, v in entry.items()}
+            answers.append(CriterionAnswer(c.title, c.kind, redacted))
         out.append(
             PeerReview(
                 f"Reviewer {n}",

@@ -7,6 +7,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm.attributes import flag_modified
 
+from app.criteria import kind_of
 from app.extensions import db
 from app.models.application import Application
 from app.models.review import Review
@@ -55,7 +56,7 @@ def add_default_rubric(rnd: Round) -> None:
 
 def rubric_problems(rnd: Round) -> list[str]:
     problems = []
-    scored = [c for c in rnd.criteria if c.kind == "scored"]
+    scored = [c for c in rnd.criteria if kind_of(c).counts_in_score]
     if not scored:
         problems.append("the rubric needs at least one criterion scored 1–9")
     if any(c.weight is None or c.weight <= 0 for c in rnd.criteria):
@@ -98,7 +99,7 @@ def replace_criteria(rnd: Round, rows: list[dict[str, object]], expected_version
         criterion.title = str(row["title"]).strip()
         criterion.guidance = str(row.get("guidance") or "").strip()
         criterion.weight = Decimal(str(row["weight"]))
-        criterion.kind = str(row["kind"])
+        criterion.kind = kind_of(str(row["kind"])).name
         criterion.required = bool(row.get("required", True))
         kept.append(criterion)
     rnd.criteria = kept
