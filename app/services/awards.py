@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models.award import Award, AwardLetter
+from app.models.award import Award, AwardLetter, AwardPackage
 from app.models.impact_report import ImpactReport
+from app.models.outbox import OutboxJob
 from app.models.round import Round
 from app.outbox import next_number
 from app.rules.awards import committed_total as committed_total  # re-exported
@@ -273,3 +274,54 @@ def request_letter(award: Award) -> Any:
     from app.outbox import enqueue_effect
 
     return enqueue_effect("render_award_letter", "award", award.id)
+
+
+# ---------------------------------------------------------------------------------------------
+# What the officer's award pages read
+
+
+def recent_packages(rnd: Round, limit: int = 5) -> list[Any]:
+    """The round's latest award packages, each with its build job (or None)."""
+    return list(
+        db.session.execute(
+            select(AwardPackage, OutboxJob)
+            .outerjoin(OutboxJob, AwardPackage.job_id == OutboxJob.id)
+            .where(AwardPackage.round_id == rnd.id)
+            .order_by(AwardPackage.id.desc())
+            .limit(limit)
+        ).all()
+    )
+
+
+def unfinished_letter_jobs(award: Award) -> list[OutboxJob]:
+    """The latest letter job of the award (or of its application, the first one), if it has
+    not finished."""
+    latest = db.session.scalars(
+        select(OutboxJob)
+        .where(
+            OutboxJob.name == "render_award_letter",
+            (
+                (OutboxJob.entity_type == "award") & (OutboxJob.entity_id == award.id)
+                | (OutboxJob.entity_type == "application")
+                & (OutboxJob.entity_id == award.application_id)
+            ),
+        )
+        .order_by(OutboxJob.id.desc())
+        .limit(1)
+    ).first()
+    return [latest] if latest is not None and latest.status != "done" else []
+
+
+def award_of(application_id: int) -> Award | None:
+    return db.session.scalar(select(Award).where(Award.application_id == application_id))
+
+
+def awards_by_application(application_ids: list[int]) -> dict[int, Award]:
+    return {
+        a.application_id: a
+        for a in db.session.scalars(select(Award).where(Award.application_id.in_(application_ids)))
+    }
+
+
+def package_job(package: AwardPackage) -> OutboxJob | None:
+    return db.session.get(OutboxJob, package.job_id) if package.job_id else None

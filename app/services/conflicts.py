@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from app.extensions import db
 from app.models.application import Application, Partner
@@ -174,3 +174,62 @@ def record_recusal_conflict(review: Review, ctx: Any) -> None:
                 created_by_id=ctx.actor.id,
             )
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# What the officer's reviewers page reads
+
+
+def reviewers_with_profiles() -> list[tuple[User, ReviewerProfile | None]]:
+    """Every reviewer account (active or not) with its profile, by name."""
+    return [
+        (user, profile)
+        for user, profile in db.session.execute(
+            select(User, ReviewerProfile)
+            .outerjoin(ReviewerProfile, ReviewerProfile.user_id == User.id)
+            .where(User.role == "reviewer")
+            .order_by(User.name, User.email)
+        )
+    ]
+
+
+def organizations_by_name() -> list[Organization]:
+    return list(
+        db.session.scalars(select(Organization).order_by(Organization.legal_name, Organization.id))
+    )
+
+
+def conflict_target(
+    organization_id: int, reference: str
+) -> tuple[Organization | None, Application | None, str | None]:
+    """The organization and (by its reference, if one is given) the application an officer
+    records a conflict with, or why that application cannot be the one."""
+    organization = db.session.get(Organization, organization_id)
+    if not reference:
+        return organization, None, None
+    application = db.session.scalar(select(Application).where(Application.reference == reference))
+    if application is None:
+        return organization, None, f"No application has the reference {reference}."
+    if organization is not None and application.organization_id != organization.id:
+        return (
+            organization,
+            application,
+            (f"{reference} is not an application of {organization.legal_name}."),
+        )
+    return organization, application, None
+
+
+def conflicts_page(page: int, per_page: int) -> tuple[list[Any], int]:
+    """One page of recorded conflicts, the newest first, with reviewer, organization and the
+    application's reference; and how many there are."""
+    total = db.session.scalar(select(func.count(Conflict.id))) or 0
+    rows = db.session.execute(
+        select(Conflict, User, Organization, Application.reference)
+        .join(User, Conflict.reviewer_id == User.id)
+        .join(Organization, Conflict.organization_id == Organization.id)
+        .outerjoin(Application, Conflict.application_id == Application.id)
+        .order_by(Conflict.created_at.desc(), Conflict.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return list(rows), total

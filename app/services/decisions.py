@@ -332,3 +332,12 @@ def classify_reasons(reasons: Iterable[str]) -> dict[str, list[str]]:
         else:
             out["other"].append(reason)
     return out
+
+
+def round_applications(rnd: Round, ids: list[int]) -> list[Application]:
+    """The applications of the round among `ids` (a selection on the funding line)."""
+    return list(
+        db.session.scalars(
+            select(Application).where(Application.id.in_(ids), Application.round_id == rnd.id)
+        )
+    )

@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from app.countries import region_of
@@ -188,3 +188,56 @@ def set_due_date(rnd: Round, due_at: datetime) -> int:
 
 def pair_score(user: User, profile: ReviewerProfile | None, application: Application) -> int:
     return match_score(_reviewer(user, profile), _item(application))
+
+
+# ---------------------------------------------------------------------------------------------
+# What the officer's pages read about reviewers on applications
+
+
+def reviewer_by_id(raw: str | None) -> User | None:
+    """The reviewer account a form names by its id, or None (not a number, not a reviewer)."""
+    user = db.session.get(User, int(raw)) if (raw or "").isdigit() else None
+    return user if user is not None and user.role == "reviewer" else None
+
+
+def application_reviews(application: Application) -> list[tuple[Review, User]]:
+    """The application's reviews with their reviewers, in the order they were assigned."""
+    return [
+        (review, user)
+        for review, user in db.session.execute(
+            select(Review, User)
+            .join(User, Review.reviewer_id == User.id)
+            .where(Review.application_id == application.id)
+            .order_by(Review.assigned_at, Review.id)
+        )
+    ]
+
+
+def candidates(application: Application, reviews: list[tuple[Review, User]]) -> list[User]:
+    """Active reviewers not on the application and without a conflict with it."""
+    pool = [user for user, _ in reviewer_pool()]
+    taken = {user.id for _, user in reviews}
+    conflicted = conflicted_pairs([u.id for u in pool], [application])
+    return [u for u in pool if u.id not in taken and (u.id, application.id) not in conflicted]
+
+
+def shared_due_date(application: Application) -> datetime | None:
+    """The due date the application's other open reviews share, so a late addition matches."""
+    return db.session.scalar(
+        select(func.max(Review.due_at)).where(
+            Review.application_id == application.id,
+            Review.state.in_(ReviewState.tagged("active")),
+        )
+    )
+
+
+def pool_size() -> int:
+    """How many active reviewer accounts there are."""
+    return (
+        db.session.scalar(
+            select(func.count(User.id)).where(
+                User.role == "reviewer", User.is_active_account.is_(True)
+            )
+        )
+        or 0
+    )

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
+from app.models.application import Application
 from app.models.round import Round
 from app.services.rubrics import add_default_rubric
 from app.states import RoundState
@@ -79,3 +81,43 @@ def close_due_rounds(now: datetime) -> list[Round]:
     for rnd in due:
         fire(rnd, "close", SYSTEM, comment="deadline passed", now=now)
     return due
+
+
+def rounds_by_closing() -> list[Round]:
+    """Every round, the latest deadline first (the officer's list of rounds)."""
+    return list(db.session.scalars(select(Round).order_by(Round.closes_at.desc())))
+
+
+def rounds_newest_first() -> list[Round]:
+    """Every round, the newest first (the choices of a filter by round)."""
+    return list(db.session.scalars(select(Round).order_by(Round.id.desc())))
+
+
+def state_counts_by_round() -> dict[int, dict[str, int]]:
+    """How many applications each round has in each state."""
+    counts: dict[int, dict[str, int]] = {}
+    for round_id, state, n in db.session.execute(
+        select(Application.round_id, Application.state, func.count()).group_by(
+            Application.round_id, Application.state
+        )
+    ):
+        counts.setdefault(round_id, {})[state] = n
+    return counts
+
+
+def state_counts(rnd: Round, states: Collection[str] | None = None) -> dict[str, int]:
+    """How many of the round's applications are in each state (of `states`, if given)."""
+    query = select(Application.state, func.count()).where(Application.round_id == rnd.id)
+    if states is not None:
+        query = query.where(Application.state.in_(states))
+    return {state: n for state, n in db.session.execute(query.group_by(Application.state))}
+
+
+def round_titles_newest_first() -> list[tuple[int, str]]:
+    """Every round's id and title, the newest first (without loading the rounds)."""
+    return [
+        (round_id, title)
+        for round_id, title in db.session.execute(
+            select(Round.id, Round.title).order_by(Round.id.desc())
+        )
+    ]

@@ -5,32 +5,21 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from flask import (
-    abort,
-    render_template,
-    send_file,
-    url_for,
-)
+from flask import abort, render_template, send_file, url_for
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.clock import utcnow
-from app.extensions import db
 from app.models.application import Application
 from app.models.review import Review
 from app.models.user import User
 from app.services import applications as svc
 from app.services import review_assignment as assigning
-from app.services.conflicts import conflicted_pairs
 from app.storage import storage
+from app.unit_of_work import returns_to
 from app.views import roles_required
 from app.views.officer.common import application_or_404, bp, fire_from_form
-from forms.review_admin import (
-    AddReviewerForm,
-    DueDateForm,
-    SwapReviewerForm,
-)
+from forms.review_admin import AddReviewerForm, DueDateForm, SwapReviewerForm
 from workflows import available
 
 
@@ -48,9 +37,35 @@ def render_application(
     due_form: DueDateForm | None = None,
     status: int = 200,
 ) -> Any:
-    reviews = _application_reviews(application)
-    candidates = _candidates(application, reviews)
-    rnd = application.round
+    """The application's page; a posted form (add, swap, due date) keeps its input and errors."""
+    reviews = assigning.application_reviews(application)
+    add_form, swap_forms = _reviewer_forms(application, reviews, add_form, swap_form)
+    return render_template(
+        "officer/application_detail.html",
+        application=application,
+        options=available(application, current_user),
+        events=svc.timeline("application", application.id),
+        letter_endpoint="officer.download_letter",
+        reviews=reviews,
+        review_options={review.id: _review_options(review) for review, _ in reviews},
+        review_errors=review_errors or {},
+        add_form=add_form,
+        swap_forms=swap_forms,
+        due_form=due_form or DueDateForm(formdata=None, prefix="round", origin=application.id),
+        assignable=application.state in assigning.ASSIGNABLE_STATES,
+        zone=application.round.timezone,
+        now=utcnow(),
+    ), status
+
+
+def _reviewer_forms(
+    application: Application,
+    reviews: list[tuple[Review, User]],
+    add_form: AddReviewerForm | None,
+    swap_form: tuple[int, SwapReviewerForm] | None,
+) -> tuple[AddReviewerForm, dict[int, SwapReviewerForm]]:
+    """The add-a-reviewer form and a swap form per assigned review, offering the candidates."""
+    candidates = assigning.candidates(application, reviews)
     offered = AddReviewerForm(formdata=None, candidates=candidates)
     if add_form is None:
         add_form = offered
@@ -62,52 +77,18 @@ def render_application(
     }
     if swap_form is not None and swap_form[0] in swap_forms:
         swap_forms[swap_form[0]] = swap_form[1]
-    return render_template(
-        "officer/application_detail.html",
-        application=application,
-        options=available(application, current_user),
-        events=svc.timeline("application", application.id),
-        letter_endpoint="officer.download_letter",
-        reviews=reviews,
-        review_options={
-            review.id: [
-                o
-                for o in available(review, current_user)
-                if o.transition.trigger in ("recuse", "reopen")
-            ]
-            for review, _ in reviews
-        },
-        review_errors=review_errors or {},
-        add_form=add_form,
-        swap_forms=swap_forms,
-        due_form=due_form or DueDateForm(formdata=None, prefix="round", origin=application.id),
-        assignable=application.state in assigning.ASSIGNABLE_STATES,
-        zone=rnd.timezone,
-        now=utcnow(),
-    ), status
+    return add_form, swap_forms
 
 
-def _application_reviews(application: Application) -> list[tuple[Review, User]]:
-    return list(
-        db.session.execute(
-            select(Review, User)
-            .join(User, Review.reviewer_id == User.id)
-            .where(Review.application_id == application.id)
-            .order_by(Review.assigned_at, Review.id)
-        ).all()
-    )
-
-
-def _candidates(application: Application, reviews: list[tuple[Review, User]]) -> list[User]:
-    """Active reviewers not on the application and without a conflict with it."""
-    pool = [user for user, _ in assigning.reviewer_pool()]
-    taken = {user.id for _, user in reviews}
-    conflicted = conflicted_pairs([u.id for u in pool], [application])
-    return [u for u in pool if u.id not in taken and (u.id, application.id) not in conflicted]
+def _review_options(review: Review) -> list[Any]:
+    return [
+        o for o in available(review, current_user) if o.transition.trigger in ("recuse", "reopen")
+    ]
 
 
 @bp.post("/applications/<int:application_id>/transition")
 @roles_required("officer")
+@returns_to("officer.application_detail")
 def application_transition(application_id: int) -> Response:
     application = application_or_404(application_id)
     back = url_for("officer.application_detail", application_id=application.id)

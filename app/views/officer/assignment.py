@@ -6,26 +6,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
-from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.wrappers import Response
 
 from app.extensions import db
-from app.jobs import commit, rollback
 from app.models.application import Application
 from app.models.round import Round
 from app.models.user import User
 from app.services import review_assignment as assigning
 from app.services.assignment import AssignmentInfeasible
+from app.services.rounds import state_counts
+from app.unit_of_work import attempt
 from app.views import roles_required
 from app.views.officer.applications import render_application
 from app.views.officer.common import bp, round_or_404
 from app.views.officer.reviewers import reviewers_panel
-from forms.review_admin import (
-    AssignmentForm,
-    DueDateForm,
-    aware,
-)
+from forms.review_admin import AssignmentForm, DueDateForm, aware
 from workflows import TransitionRefused
 
 
@@ -36,11 +33,8 @@ def set_due_date(round_id: int) -> Any:
     application's reviewers panel (`origin` names the application to come back to)."""
     rnd = round_or_404(round_id)
     form = DueDateForm(prefix="round")
-    origin = (
-        db.session.get(Application, int(form.origin.data))
-        if str(form.origin.data or "").isdigit()
-        else None
-    )
+    raw = str(form.origin.data or "")
+    origin = db.session.get(Application, int(raw)) if raw.isdigit() else None
     if origin is not None and origin.round_id != rnd.id:
         origin = None
     if not form.validate_on_submit():
@@ -49,7 +43,6 @@ def set_due_date(round_id: int) -> Any:
         return _render_assignment(rnd, due_form=form, status=400)
     due_at = aware(form.due_at.data, rnd.zone)
     count = assigning.set_due_date(rnd, due_at)
-    commit()
     flash(
         f"Due date set to {rnd.format_moment(due_at)} for {count} open "
         f"review{'s' if count != 1 else ''} of the round.",
@@ -78,39 +71,40 @@ def assignment(round_id: int) -> Any:
     form = AssignmentForm()
     if not form.validate_on_submit():
         return _render_assignment(rnd, form, status=400)
-    due_at = aware(form.due_at.data, rnd.zone)
     try:
         proposal = assigning.propose(rnd, form.min_load.data, form.max_load.data)
     except AssignmentInfeasible as exc:
-        return _render_assignment(
-            rnd, form, infeasible=exc, status=409 if form.confirm.data else 200
-        )
-    if form.confirm.data:
-        if form.fingerprint.data != proposal.fingerprint:
-            form.fingerprint.data = proposal.fingerprint
-            return _render_assignment(rnd, form, proposal=proposal, changed=True, status=409)
-        try:
-            created = assigning.confirm(rnd, proposal, due_at)
-            commit()
-        except (TransitionRefused, StaleDataError, IntegrityError) as exc:
-            # Another officer assigned or screened at the same moment.
-            rollback()
-            flash(
-                "Not done: the data changed while the assignment was saved"
-                + (f" ({'; '.join(exc.reasons)})" if isinstance(exc, TransitionRefused) else "")
-                + ". Propose again.",
-                "error",
-            )
-            return redirect(url_for("officer.assignment", round_id=rnd.id))
-        flash(
-            f"Assignment confirmed: {created} review{'s' if created != 1 else ''} created"
-            + (f", due {rnd.format_moment(due_at)}" if due_at else "")
-            + ".",
-            "success",
-        )
-        return redirect(url_for("officer.progress", round_id=rnd.id))
+        status = 409 if form.confirm.data else 200
+        return _render_assignment(rnd, form, infeasible=exc, status=status)
+    if form.confirm.data and form.fingerprint.data == proposal.fingerprint:
+        return _confirm(rnd, proposal, aware(form.due_at.data, rnd.zone))
+    changed = bool(form.confirm.data)  # what was shown is not what the data gives now
     form.fingerprint.data = proposal.fingerprint
-    return _render_assignment(rnd, form, proposal=proposal)
+    return _render_assignment(
+        rnd, form, proposal=proposal, changed=changed, status=409 if changed else 200
+    )
+
+
+def _confirm(rnd: Round, proposal: assigning.Proposal, due_at: Any) -> Response:
+    try:
+        with attempt():
+            created = assigning.confirm(rnd, proposal, due_at)
+    except (TransitionRefused, StaleDataError, IntegrityError) as exc:
+        # Another officer assigned or screened at the same moment.
+        flash(
+            "Not done: the data changed while the assignment was saved"
+            + (f" ({'; '.join(exc.reasons)})" if isinstance(exc, TransitionRefused) else "")
+            + ". Propose again.",
+            "error",
+        )
+        return redirect(url_for("officer.assignment", round_id=rnd.id))
+    flash(
+        f"Assignment confirmed: {created} review{'s' if created != 1 else ''} created"
+        + (f", due {rnd.format_moment(due_at)}" if due_at else "")
+        + ".",
+        "success",
+    )
+    return redirect(url_for("officer.progress", round_id=rnd.id))
 
 
 def _render_assignment(
@@ -122,24 +116,6 @@ def _render_assignment(
     due_form: DueDateForm | None = None,
     status: int = 200,
 ) -> Any:
-    counts = dict(
-        db.session.execute(
-            select(Application.state, func.count())
-            .where(
-                Application.round_id == rnd.id,
-                Application.state.in_(assigning.ASSIGNABLE_STATES),
-            )
-            .group_by(Application.state)
-        ).all()
-    )
-    pool_size = (
-        db.session.scalar(
-            select(func.count(User.id)).where(
-                User.role == "reviewer", User.is_active_account.is_(True)
-            )
-        )
-        or 0
-    )
     return render_template(
         "officer/assignment.html",
         rnd=rnd,
@@ -148,8 +124,8 @@ def _render_assignment(
         plan=_plan(proposal) if proposal else None,
         infeasible=infeasible,
         changed=changed,
-        counts=counts,
-        pool_size=pool_size,
+        counts=state_counts(rnd, assigning.ASSIGNABLE_STATES),
+        pool_size=assigning.pool_size(),
         due_form=due_form or DueDateForm(formdata=None, prefix="round"),
     ), status
 

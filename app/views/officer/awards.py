@@ -4,40 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import (
-    abort,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
 from app.clock import utcnow
-from app.extensions import db
-from app.jobs import commit, rollback
 from app.models.award import Award
-from app.models.outbox import OutboxJob
-from app.models.round import Round
 from app.services import awards as award_svc
 from app.services.applications import timeline
+from app.services.rounds import rounds_newest_first
+from app.unit_of_work import attempt
 from app.views import parse_version, roles_required
 from app.views.officer import common
 from app.views.officer.common import STALE, award_or_404, bp, stream_file
-from forms.award import (
-    AwardActionForm,
-    ButtonForm,
-    ConditionsForm,
-)
+from forms.award import AwardActionForm, ButtonForm, ConditionsForm
 from workflows import TransitionRefused, available, fire
 from workflows.award import LIFECYCLE as AWARD
-
-# ---------------------------------------------------------------------------------------------
-# Awards
 
 
 @bp.get("/awards")
@@ -54,7 +37,7 @@ def award_list() -> str:
         page=page,
         pages=max(1, -(-total // common.PAGE_SIZE)),
         filters={"round": round_id, "state": state},
-        rounds=db.session.scalars(select(Round).order_by(Round.id.desc())).all(),
+        rounds=rounds_newest_first(),
         states=AWARD.states,
     )
 
@@ -75,21 +58,6 @@ def _render_award(
         conditions_form = ConditionsForm(formdata=None)
         conditions_form.conditions.data = "\n".join(award.conditions)
         conditions_form.version.data = str(award.version)
-    # The latest letter job of the award (or of its application, the first one), if unfinished.
-    latest_job = db.session.scalars(
-        select(OutboxJob)
-        .where(
-            OutboxJob.name == "render_award_letter",
-            (
-                (OutboxJob.entity_type == "award") & (OutboxJob.entity_id == award.id)
-                | (OutboxJob.entity_type == "application")
-                & (OutboxJob.entity_id == award.application_id)
-            ),
-        )
-        .order_by(OutboxJob.id.desc())
-        .limit(1)
-    ).first()
-    letter_jobs = [latest_job] if latest_job is not None and latest_job.status != "done" else []
     return render_template(
         "officer/awards/detail.html",
         award=award,
@@ -98,7 +66,7 @@ def _render_award(
         rnd=award.round,
         schedule=award_svc.schedule_for(award),
         letters=list(reversed(award.letters)),
-        letter_jobs=letter_jobs,
+        letter_jobs=award_svc.unfinished_letter_jobs(award),
         options=available(award, current_user),
         action=action,
         events=timeline("award", award.id),
@@ -121,14 +89,11 @@ def award_transition(award_id: int) -> Any:
     if form.version.data and parse_version(form.version.data) != award.version:
         return _render_award(award, action=(trigger, comment, [STALE]), status=409)
     try:
-        event = fire(award, trigger, current_user, comment=comment)
-        commit()
+        with attempt():
+            event = fire(award, trigger, current_user, comment=comment)
     except TransitionRefused as exc:
-        rollback()
         return _render_award(award, action=(trigger, comment, list(exc.reasons)), status=409)
     except StaleDataError:
-        rollback()
-        award = award_or_404(award_id)
         return _render_award(award, action=(trigger, comment, [STALE]), status=409)
     flash(f"Done: award {award.number} is {AWARD.title_of(event.to_state).lower()}.", "success")
     return redirect(url_for("officer.award_detail", award_id=award.id))
@@ -145,13 +110,11 @@ def edit_conditions(award_id: int) -> Any:
     if not form.validate_on_submit():
         return _render_award(award, conditions_form=form, status=400)
     try:
-        award_svc.update_conditions(
-            award, form.lines(), parse_version(form.version.data), current_user, utcnow()
-        )
-        commit()
+        with attempt():
+            award_svc.update_conditions(
+                award, form.lines(), parse_version(form.version.data), current_user, utcnow()
+            )
     except (award_svc.StaleAward, StaleDataError):
-        rollback()
-        award = award_or_404(award_id)
         form.version.data = str(award.version)
         form.conditions.errors = [
             "The award changed since you opened it; your text is kept below and was not saved."
@@ -168,7 +131,6 @@ def regenerate_letter(award_id: int) -> Response:
     if not ButtonForm().validate_on_submit():
         abort(400)
     award_svc.request_letter(award)
-    commit()
     flash(
         "The letter is being rendered: a new version if the award's data changed since the "
         "latest one, otherwise the latest one stays.",

@@ -5,27 +5,19 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from flask import (
-    Blueprint,
-    abort,
-    flash,
-    redirect,
-    send_file,
-)
+from flask import Blueprint, abort, flash, redirect, send_file
 from flask_login import current_user
-from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
 from app import charts
 from app.extensions import db
-from app.jobs import commit, rollback
 from app.models.application import Application
 from app.models.award import Award, AwardPackage
 from app.models.round import Round
 from app.storage import storage
-from app.views import flash_refusal, parse_version
+from app.views import parse_version
 from forms.application import ActionForm
-from workflows import TransitionRefused, fire
+from workflows import fire
 
 bp = Blueprint("officer", __name__, url_prefix="/officer")
 bp.record_once(charts.install)
@@ -70,18 +62,10 @@ def fire_from_form(entity: Any, back: str) -> Response:
             "error",
         )
         return redirect(back)
-    try:
-        event = fire(entity, form.trigger.data, current_user, comment=form.comment.data)
-        commit()
-    except TransitionRefused as exc:
-        rollback()
-        flash_refusal(exc)
-    except StaleDataError:
-        rollback()
-        flash("Someone else changed this record at the same moment; nothing was done.", "error")
-    else:
-        flash(
-            f"Done: {event.trigger.replace('_', ' ')} → {event.to_state.replace('_', ' ')}.",
-            "success",
-        )
+    # A refusal is answered app-wide (the view's `@returns_to`), a stale write with the 409 page.
+    event = fire(entity, form.trigger.data, current_user, comment=form.comment.data)
+    flash(
+        f"Done: {event.trigger.replace('_', ' ')} → {event.to_state.replace('_', ' ')}.",
+        "success",
+    )
     return redirect(back)

@@ -5,41 +5,23 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from flask import (
-    abort,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
 from app.extensions import db
-from app.jobs import commit, rollback
 from app.models.application import Application
-from app.models.award import Award, AwardPackage
-from app.models.outbox import OutboxJob
 from app.models.round import Round
+from app.services import awards as award_svc
 from app.services import decisions
-from app.views import flash_refusal, parse_version, roles_required
+from app.unit_of_work import attempt, returns_to
+from app.views import parse_version, roles_required
 from app.views.officer import common
 from app.views.officer.common import STALE, bp, round_or_404
-from forms.award import (
-    BULK_ACTIONS,
-    BulkDecisionForm,
-    ButtonForm,
-    DecisionForm,
-    FloorForm,
-)
+from forms.award import BULK_ACTIONS, BulkDecisionForm, ButtonForm, DecisionForm, FloorForm
 from workflows import TransitionRefused, available, fire
 from workflows.application import LIFECYCLE as APPLICATION
-
-# ---------------------------------------------------------------------------------------------
-# The funding line
 
 
 def _floor(form: FloorForm) -> Decimal | None:
@@ -69,13 +51,6 @@ def _render_funding_line(
         page = (position - 1) // common.PAGE_SIZE + 1
     page = min(page, pages)
     finalize = [o for o in available(rnd, current_user) if o.transition.trigger == "finalize"]
-    packages = db.session.execute(
-        select(AwardPackage, OutboxJob)
-        .outerjoin(OutboxJob, AwardPackage.job_id == OutboxJob.id)
-        .where(AwardPackage.round_id == rnd.id)
-        .order_by(AwardPackage.id.desc())
-        .limit(5)
-    ).all()
     return render_template(
         "officer/awards/funding_line.html",
         rnd=rnd,
@@ -89,7 +64,7 @@ def _render_funding_line(
         bulk_errors=bulk_errors or [],
         selected=selected or set(),
         finalize=finalize[0] if finalize else None,
-        packages=packages,
+        packages=award_svc.recent_packages(rnd),
         query={k: v for k, v in request.args.items() if k in ("floor",) and v},
     ), status
 
@@ -120,20 +95,22 @@ def decide(round_id: int, application_id: int) -> Any:
     trigger = form.trigger.data
     data = {"amount": form.amount.decimal} if trigger == "award" else {}
     try:
-        fire(application, trigger, current_user, comment=form.justification.data, data=data)
-        commit()
+        with attempt():
+            fire(application, trigger, current_user, comment=form.justification.data, data=data)
     except TransitionRefused as exc:
-        rollback()
         errors = decisions.classify_reasons(exc.reasons)
         return _render_funding_line(rnd, (application.id, form, errors), status=409)
     except StaleDataError:
-        rollback()
         return _render_funding_line(rnd, (application.id, form, {"other": [STALE]}), status=409)
-    title = APPLICATION.transition(trigger).title.lower()
-    award = db.session.scalar(select(Award).where(Award.application_id == application.id))
-    detail = f" ({award.number}, {award.amount:,.2f} USD)" if trigger == "award" and award else ""
-    flash(f"Done: {title} {application.reference}{detail}.", "success")
+    flash(_decided(application, trigger), "success")
     return redirect(_funding_url(rnd, f"row-{application.id}"))
+
+
+def _decided(application: Application, trigger: str) -> str:
+    title = APPLICATION.transition(trigger).title.lower()
+    award = award_svc.award_of(application.id) if trigger == "award" else None
+    detail = f" ({award.number}, {award.amount:,.2f} USD)" if award else ""
+    return f"Done: {title} {application.reference}{detail}."
 
 
 @bp.post("/rounds/<int:round_id>/decisions/bulk")
@@ -146,31 +123,20 @@ def decide_bulk(round_id: int) -> Any:
     ids = sorted({int(x) for x in request.form.getlist("application_ids") if x.isdigit()})
     selection_error = None if ids else "Select at least one application."
     if not form.validate_on_submit() or selection_error:
+        errors = [selection_error] if selection_error else []
         return _render_funding_line(
-            rnd,
-            bulk_form=form,
-            bulk_errors=[selection_error] if selection_error else [],
-            selected=set(ids),
-            status=400,
+            rnd, bulk_form=form, bulk_errors=errors, selected=set(ids), status=400
         )
-    chosen = list(
-        db.session.scalars(
-            select(Application).where(Application.id.in_(ids), Application.round_id == rnd.id)
-        )
-    )
+    chosen = decisions.round_applications(rnd, ids)
     try:
-        outcomes = decisions.decide_many(
-            chosen, form.action.data, current_user, form.justification.data
-        )
-        commit()
+        with attempt():
+            outcomes = decisions.decide_many(
+                chosen, form.action.data, current_user, form.justification.data
+            )
     except StaleDataError:
-        rollback()
-        flash(
-            "Someone else changed these applications at the same moment; nothing was done.", "error"
-        )
+        flash(STALE_BULK, "error")
         return redirect(_funding_url(rnd))
     found = {a.id for a in chosen}
-    line = decisions.funding_line(rnd)
     return render_template(
         "officer/awards/bulk_result.html",
         rnd=rnd,
@@ -179,30 +145,22 @@ def decide_bulk(round_id: int) -> Any:
         done=[o for o in outcomes if o.done],
         refused=[o for o in outcomes if not o.done],
         missing=[i for i in ids if i not in found],
-        line=line,
-        awards={
-            a.application_id: a
-            for a in db.session.scalars(select(Award).where(Award.application_id.in_(ids)))
-        },
+        line=decisions.funding_line(rnd),
+        awards=award_svc.awards_by_application(ids),
     )
+
+
+STALE_BULK = "Someone else changed these applications at the same moment; nothing was done."
 
 
 @bp.post("/rounds/<int:round_id>/finalize")
 @roles_required("officer")
+@returns_to("officer.funding_line")
 def finalize(round_id: int) -> Response:
+    """Make the round's decisions final; a refusal or a stale write is answered app-wide."""
     rnd = round_or_404(round_id)
-    form = ButtonForm()
-    if not form.validate_on_submit():
+    if not ButtonForm().validate_on_submit():
         abort(400)
-    try:
-        fire(rnd, "finalize", current_user)
-        commit()
-    except TransitionRefused as exc:
-        rollback()
-        flash_refusal(exc)
-    except StaleDataError:
-        rollback()
-        flash(STALE, "error")
-    else:
-        flash("The round's decisions are final.", "success")
+    fire(rnd, "finalize", current_user)
+    flash("The round's decisions are final.", "success")
     return redirect(url_for("officer.funding_line", round_id=rnd.id))

@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-from flask import (
-    abort,
-    flash,
-    redirect,
-    render_template,
-    url_for,
-)
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from app.extensions import db
-from app.jobs import commit, retry, rollback
-from app.models.outbox import OutboxJob
+from app.jobs import retry
+from app.services import awards as award_svc
 from app.services import packages as package_svc
 from app.views import roles_required
 from app.views.officer.common import bp, package_or_404, round_or_404, stream_file
-from forms.award import (
-    ButtonForm,
-)
+from forms.award import ButtonForm
 from reports.package import package_filename
-
-# ---------------------------------------------------------------------------------------------
-# The award package
 
 
 @bp.post("/rounds/<int:round_id>/package")
@@ -34,7 +22,6 @@ def request_package(round_id: int) -> Response:
     if not ButtonForm().validate_on_submit():
         abort(400)
     package = package_svc.request_package(rnd, current_user)
-    commit()
     return redirect(url_for("officer.package", package_id=package.id))
 
 
@@ -42,7 +29,7 @@ def request_package(round_id: int) -> Response:
 @roles_required("officer")
 def package(package_id: int) -> str:
     package = package_or_404(package_id)
-    job = db.session.get(OutboxJob, package.job_id) if package.job_id else None
+    job = award_svc.package_job(package)
     return render_template(
         "officer/awards/package.html",
         package=package,
@@ -60,9 +47,7 @@ def retry_package(package_id: int) -> Response:
         abort(400)
     try:
         retry(package.job_id or 0)
-        commit()
     except ValueError:
-        rollback()
         flash("Only a failed build can be retried.", "error")
     else:
         flash("The package is being built again.", "success")

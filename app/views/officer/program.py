@@ -7,19 +7,12 @@ import csv
 import io
 from collections.abc import Iterator
 
-from flask import (
-    Response,
-    render_template,
-    request,
-    stream_with_context,
-)
-from sqlalchemy import select
+from flask import Response, render_template, request, stream_with_context
 
 from app import charts
 from app.domain import GOVERNMENT_TYPES, INDICATORS, PRIORITY_AREAS, US_STATES
-from app.extensions import db
-from app.models.round import Round
 from app.services import program_data as data
+from app.services.rounds import round_titles_newest_first
 from app.views import roles_required
 from app.views.officer.common import bp
 
@@ -37,7 +30,7 @@ def dashboard() -> str:
     if indicator not in INDICATORS:
         indicator = DEFAULT_INDICATOR
     dash = data.dashboard_totals(filters)
-    rounds = db.session.execute(select(Round.id, Round.title).order_by(Round.id.desc())).all()
+    rounds = round_titles_newest_first()
     round_order = {title: n for n, (_, title) in enumerate(rounds)}
     by_area = [(PRIORITY_AREAS[a], dash.by_area[a]) for a in PRIORITY_AREAS if a in dash.by_area]
     by_state = sorted((US_STATES.get(code, code), totals) for code, totals in dash.by_state.items())

@@ -8,10 +8,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from flask import (
-    render_template,
-    request,
-)
+from flask import render_template, request
 from werkzeug.wrappers import Response
 
 from app.clock import utcnow

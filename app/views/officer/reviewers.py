@@ -7,20 +7,17 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.wrappers import Response
 
 from app.domain import PRIORITY_AREAS, REGIONS, US_STATES
 from app.extensions import db
-from app.jobs import commit, rollback
 from app.models.application import Application
-from app.models.review import Conflict, Review, ReviewerProfile
-from app.models.user import Organization, User
-from app.services import ranking
+from app.models.review import Review
+from app.services import conflicts, ranking
 from app.services import review_assignment as assigning
-from app.services.conflicts import add_conflict
-from app.states import ReviewState
+from app.unit_of_work import attempt
 from app.views import parse_version, roles_required
 from app.views.officer import common
 from app.views.officer.applications import render_application
@@ -35,48 +32,7 @@ from forms.review_admin import (
 from workflows import TransitionRefused, fire
 from workflows.review import LIFECYCLE as REVIEW
 
-
-def reviewer_or_none(raw: str | None) -> User | None:
-    user = db.session.get(User, int(raw)) if (raw or "").isdigit() else None
-    return user if user is not None and user.role == "reviewer" else None
-
-
-@bp.post("/applications/<int:application_id>/reviewers")
-@roles_required("officer")
-def add_reviewer(application_id: int) -> Any:
-    application = application_or_404(application_id)
-    form = AddReviewerForm()
-    form.reviewer.validate_choice = False  # the service says why a reviewer cannot be added
-    if not form.validate_on_submit():
-        return render_application(application, add_form=form, status=400)
-    reviewer = reviewer_or_none(form.reviewer.data)
-    if reviewer is None:
-        form.reviewer.errors = ["Choose a reviewer from the list."]
-        return render_application(application, add_form=form, status=400)
-    due_at = aware(form.due_at.data, application.round.zone) or _shared_due_date(application)
-    try:
-        assigning.add_reviewer(application, reviewer, due_at)
-        commit()
-    except (assigning.AssignmentRefused, TransitionRefused) as exc:
-        rollback()
-        form.reviewer.errors = [reason_sentence(exc)]
-        return render_application(application, add_form=form, status=409)
-    except IntegrityError:  # added by someone else at the same moment
-        rollback()
-        form.reviewer.errors = [f"{reviewer.display_name} is already on this application."]
-        return render_application(application, add_form=form, status=409)
-    flash(f"{reviewer.display_name} added as a reviewer.", "success")
-    return redirect(reviewers_panel(application))
-
-
-def _shared_due_date(application: Application) -> Any:
-    """The due date the application's other open reviews share, so a late addition matches."""
-    return db.session.scalar(
-        select(func.max(Review.due_at)).where(
-            Review.application_id == application.id,
-            Review.state.in_(ReviewState.tagged("active")),
-        )
-    )
+STALE_REVIEW = "This review changed since you opened the page; nothing was done. Check it again."
 
 
 def reason_sentence(exc: Exception) -> str:
@@ -93,6 +49,34 @@ def reviewers_panel(application: Application) -> str:
     return url_for("officer.application_detail", application_id=application.id) + "#reviewers"
 
 
+@bp.post("/applications/<int:application_id>/reviewers")
+@roles_required("officer")
+def add_reviewer(application_id: int) -> Any:
+    application = application_or_404(application_id)
+    form = AddReviewerForm()
+    form.reviewer.validate_choice = False  # the service says why a reviewer cannot be added
+    if not form.validate_on_submit():
+        return render_application(application, add_form=form, status=400)
+    reviewer = assigning.reviewer_by_id(form.reviewer.data)
+    if reviewer is None:
+        form.reviewer.errors = ["Choose a reviewer from the list."]
+        return render_application(application, add_form=form, status=400)
+    due_at = aware(form.due_at.data, application.round.zone)
+    try:
+        with attempt():
+            assigning.add_reviewer(
+                application, reviewer, due_at or assigning.shared_due_date(application)
+            )
+    except (assigning.AssignmentRefused, TransitionRefused) as exc:
+        form.reviewer.errors = [reason_sentence(exc)]
+        return render_application(application, add_form=form, status=409)
+    except IntegrityError:  # added by someone else at the same moment
+        form.reviewer.errors = [f"{reviewer.display_name} is already on this application."]
+        return render_application(application, add_form=form, status=409)
+    flash(f"{reviewer.display_name} added as a reviewer.", "success")
+    return redirect(reviewers_panel(application))
+
+
 @bp.post("/reviews/<int:review_id>/remove")
 @roles_required("officer")
 def remove_reviewer(review_id: int) -> Any:
@@ -107,18 +91,13 @@ def remove_reviewer(review_id: int) -> Any:
         )
     name = review.reviewer.display_name
     try:
-        assigning.remove_reviewer(review)
-        commit()
+        with attempt():
+            assigning.remove_reviewer(review)
     except assigning.AssignmentRefused as exc:
-        rollback()
-        return render_application(
-            application, review_errors={review_id: [reason_sentence(exc)]}, status=409
-        )
+        errors = {review_id: [reason_sentence(exc)]}
+        return render_application(application, review_errors=errors, status=409)
     flash(f"{name} removed from this application.", "success")
     return redirect(reviewers_panel(application))
-
-
-STALE_REVIEW = "This review changed since you opened the page; nothing was done. Check it again."
 
 
 @bp.post("/reviews/<int:review_id>/swap")
@@ -130,20 +109,17 @@ def swap_reviewer(review_id: int) -> Any:
     form.replacement.validate_choice = False
     if not form.validate_on_submit():
         return render_application(application, swap_form=(review.id, form), status=400)
-    replacement = reviewer_or_none(form.replacement.data)
+    replacement = assigning.reviewer_by_id(form.replacement.data)
     if replacement is None:
         form.replacement.errors = ["Choose a reviewer from the list."]
         return render_application(application, swap_form=(review.id, form), status=400)
     old_name = review.reviewer.display_name
     try:
-        assigning.swap_reviewer(review, replacement, None)
-        commit()
+        with attempt():
+            assigning.swap_reviewer(review, replacement, None)
     except (assigning.AssignmentRefused, TransitionRefused) as exc:
-        rollback()
         form.replacement.errors = [reason_sentence(exc)]
-        return render_application(
-            db.session.get(Application, application.id), swap_form=(review_id, form), status=409
-        )
+        return render_application(application, swap_form=(review_id, form), status=409)
     flash(f"{old_name} replaced by {replacement.display_name}.", "success")
     return redirect(reviewers_panel(application))
 
@@ -158,32 +134,22 @@ def review_transition(review_id: int) -> Any:
     trigger = request.form.get("trigger", "")
     if not form.validate_on_submit() or trigger not in ("recuse", "reopen"):
         abort(400)
-    if form.version.data and parse_version(form.version.data) != review.version:
-        return render_application(
-            application, review_errors={review.id: [STALE_REVIEW]}, status=409
-        )
     comment = (form.comment.data or "").strip()
-    if trigger == "recuse" and not comment:
-        return render_application(
-            application,
-            review_errors={review.id: ["Give the reason for the recusal."]},
-            status=400,
-        )
-    try:
-        fire(review, trigger, current_user, comment=comment)
-        commit()
-    except TransitionRefused as exc:
-        rollback()
-        return render_application(
-            application, review_errors={review_id: [reason_sentence(exc)]}, status=409
-        )
-    except StaleDataError:
-        rollback()
-        return render_application(
-            db.session.get(Application, application.id),
-            review_errors={review_id: [STALE_REVIEW]},
-            status=409,
-        )
+    problem, status = None, 409
+    if form.version.data and parse_version(form.version.data) != review.version:
+        problem = STALE_REVIEW
+    elif trigger == "recuse" and not comment:
+        problem, status = "Give the reason for the recusal.", 400
+    else:
+        try:
+            with attempt():
+                fire(review, trigger, current_user, comment=comment)
+        except TransitionRefused as exc:
+            problem = reason_sentence(exc)
+        except StaleDataError:
+            problem = STALE_REVIEW
+    if problem is not None:
+        return render_application(application, review_errors={review_id: [problem]}, status=status)
     title = REVIEW.transition(trigger).title
     flash(f"Done: {title.lower()} for {review.reviewer.display_name}.", "success")
     return redirect(reviewers_panel(application))
@@ -196,77 +162,59 @@ def review_transition(review_id: int) -> Any:
 @bp.route("/reviewers", methods=["GET", "POST"])
 @roles_required("officer")
 def reviewers() -> Any:
-    people = list(
-        db.session.execute(
-            select(User, ReviewerProfile)
-            .outerjoin(ReviewerProfile, ReviewerProfile.user_id == User.id)
-            .where(User.role == "reviewer")
-            .order_by(User.name, User.email)
-        ).all()
-    )
-    organizations = db.session.scalars(
-        select(Organization).order_by(Organization.legal_name, Organization.id)
-    ).all()
+    people = conflicts.reviewers_with_profiles()
     form = ConflictForm(
-        reviewers=[u for u, _ in people if u.is_active_account], organizations=organizations
+        reviewers=[u for u, _ in people if u.is_active_account],
+        organizations=conflicts.organizations_by_name(),
     )
-    status = 200
     if request.method == "POST":
-        status = 400
-        if form.validate_on_submit():
-            reviewer = reviewer_or_none(form.reviewer.data)
-            organization = db.session.get(Organization, int(form.organization.data))
-            application = None
-            reference = (form.application.data or "").strip()
-            if reference:
-                application = db.session.scalar(
-                    select(Application).where(Application.reference == reference)
-                )
-                if application is None:
-                    form.application.errors = [f"No application has the reference {reference}."]
-                elif organization is not None and application.organization_id != organization.id:
-                    form.application.errors = [
-                        f"{reference} is not an application of {organization.legal_name}."
-                    ]
-            if reviewer is not None and organization is not None and not form.application.errors:
-                add_conflict(
-                    reviewer,
-                    organization,
-                    form.kind.data,
-                    "officer",
-                    note=form.note.data or "",
-                    application=application,
-                    created_by=current_user,
-                )
-                commit()
-                flash(
-                    f"Conflict recorded: {reviewer.display_name} and {organization.legal_name}"
-                    + (f" ({application.reference})" if application else "")
-                    + ".",
-                    "success",
-                )
-                return redirect(url_for("officer.reviewers") + "#conflicts")
-    loads = ranking.reviewer_loads([u.id for u, _ in people])
+        if form.validate_on_submit() and (recorded := _record_conflict(form)) is not None:
+            return recorded
+        return _render_reviewers(people, form, status=400)
+    return _render_reviewers(people, form)
+
+
+def _record_conflict(form: ConflictForm) -> Response | None:
+    """Record the conflict the form describes; None when the form's input is refused."""
+    reviewer = assigning.reviewer_by_id(form.reviewer.data)
+    reference = (form.application.data or "").strip()
+    organization, application, error = conflicts.conflict_target(
+        int(form.organization.data), reference
+    )
+    if error:
+        form.application.errors = [error]
+    if reviewer is None or organization is None or error:
+        return None
+    conflicts.add_conflict(
+        reviewer,
+        organization,
+        form.kind.data,
+        "officer",
+        note=form.note.data or "",
+        application=application,
+        created_by=current_user,
+    )
+    flash(
+        f"Conflict recorded: {reviewer.display_name} and {organization.legal_name}"
+        + (f" ({application.reference})" if application else "")
+        + ".",
+        "success",
+    )
+    return redirect(url_for("officer.reviewers") + "#conflicts")
+
+
+def _render_reviewers(people: list[Any], form: ConflictForm, status: int = 200) -> Any:
     page = max(1, request.args.get("page", 1, type=int))
-    conflict_total = db.session.scalar(select(func.count(Conflict.id))) or 0
-    conflicts = db.session.execute(
-        select(Conflict, User, Organization, Application.reference)
-        .join(User, Conflict.reviewer_id == User.id)
-        .join(Organization, Conflict.organization_id == Organization.id)
-        .outerjoin(Application, Conflict.application_id == Application.id)
-        .order_by(Conflict.created_at.desc(), Conflict.id.desc())
-        .limit(common.PAGE_SIZE)
-        .offset((page - 1) * common.PAGE_SIZE)
-    ).all()
+    rows, total = conflicts.conflicts_page(page, common.PAGE_SIZE)
     return render_template(
         "officer/reviewers.html",
         people=people,
-        loads=loads,
+        loads=ranking.reviewer_loads([u.id for u, _ in people]),
         form=form,
-        conflicts=conflicts,
-        conflict_total=conflict_total,
+        conflicts=rows,
+        conflict_total=total,
         page=page,
-        pages=max(1, -(-conflict_total // common.PAGE_SIZE)),
+        pages=max(1, -(-total // common.PAGE_SIZE)),
         areas=PRIORITY_AREAS,
         regions=REGIONS,
         states=US_STATES,

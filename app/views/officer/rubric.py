@@ -8,18 +8,13 @@ from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db
-from app.jobs import commit, rollback
 from app.models.round import CRITERION_KINDS, Round
 from app.services.rounds import StaleEdit
 from app.services.rubrics import RubricLocked, replace_criteria, rubric_locked, rubric_problems
+from app.unit_of_work import attempt
 from app.views import parse_version, roles_required
 from app.views.officer.common import bp, round_or_404
-from forms.review_admin import (
-    RubricForm,
-)
-
-# ---------------------------------------------------------------------------------------------
-# The rubric
+from forms.review_admin import RubricForm
 
 
 def _rubric_data(rnd: Round) -> dict[str, Any]:
@@ -57,22 +52,23 @@ def rubric(round_id: int) -> Any:
         return _render_rubric(rnd, form)
     if not form.validate_on_submit():
         return _render_rubric(rnd, form, status=400)
+    return _save_rubric(rnd, form)
+
+
+def _save_rubric(rnd: Round, form: RubricForm) -> Any:
     try:
-        replace_criteria(rnd, form.rows(), parse_version(form.version.data))
-        problems = rubric_problems(rnd)
-        if problems:
-            raise ValueError("; ".join(problems))
-        commit()
+        with attempt():
+            replace_criteria(rnd, form.rows(), parse_version(form.version.data))
+            problems = rubric_problems(rnd)
+            if problems:
+                raise ValueError("; ".join(problems))
     except RubricLocked:
-        rollback()
         return _render_rubric(rnd, form, locked=True, status=409)
     except (StaleEdit, StaleDataError):
-        rollback()
         db.session.refresh(rnd)
         form.version.data = rnd.version
         return _render_rubric(rnd, form, stale=True, status=409)
     except ValueError as exc:
-        rollback()
         return _render_rubric(rnd, form, problems=[str(exc)], status=400)
     flash("Rubric saved.", "success")
     return redirect(url_for("officer.rubric", round_id=rnd.id))
