@@ -17,7 +17,8 @@ from flask import Flask
 
 from app.domain import INDICATORS, US_STATES
 from app.formatting import day
-from app.services.program_data import StateTotal, Totals
+from app.services.dashboard import Totals
+from app.services.program_data import StateTotal
 from app.services.tilemap import COLUMNS, ROWS, TILES
 
 MONEY_INDICATORS = frozenset(code for code, title in INDICATORS.items() if "(USD)" in title)

@@ -21,7 +21,9 @@ from app.extensions import db
 from app.models.award import Award
 from app.models.impact_report import ImpactReport
 from app.models.user import User
+from app.services import dashboard as program_totals
 from app.services import program_data as data
+from app.services import program_exports as exports
 from app.services.impact_reports import CUMULATIVE_INDICATORS
 from tests.decision_helpers import (
     jobs_settled,  # noqa: F401  (autouse)
@@ -161,13 +163,13 @@ def test_dashboard_sums_equal_the_sums_of_the_accepted_reports(world: World) -> 
     expected = accepted_sums()
     assert expected["jobs"] == D(18)  # 10 + 5 + 3: not 777, 888 or 999
     assert expected["funds_spent_usd"] == D("61000.50")  # each award's latest, added up
-    dash = data.dashboard_totals()
+    dash = program_totals.dashboard_totals()
     assert dict(dash.overall.outcomes) == expected
     assert dash.overall.awards == 4
     assert dash.overall.amount == D(530_000)
     assert dash.overall.reports_accepted == 3
     # The same as adding up award by award in Python, and as the public totals.
-    python = data.dashboard(data.award_facts())
+    python = program_totals.dashboard(data.award_facts())
     assert dict(python.overall.outcomes) == expected
     assert data.outcome_totals() == expected
     for name in ("by_area", "by_state", "by_round"):
@@ -183,14 +185,14 @@ def test_dashboard_sums_equal_the_sums_of_the_accepted_reports(world: World) -> 
 
 
 def test_targets_are_the_funded_applications_targets(world: World) -> None:
-    dash = data.dashboard_totals()
+    dash = program_totals.dashboard_totals()
     assert dash.overall.targets["jobs"] == D(40 + 60 + 100 + 10)  # not the unfunded one's 25
     assert dash.overall.targets["fdi_usd"] == D(2_000_000)
     assert dash.overall.targets["people_reached"] == D(5000)
 
 
 def test_groups_by_state_round_and_priority_area(world: World) -> None:
-    dash = data.dashboard_totals()
+    dash = program_totals.dashboard_totals()
     columbus, alameda = world.spring.awards
     texas, dayton = world.fall.awards
     assert set(dash.by_state) == {"CA", "OH", "TX"}
@@ -294,7 +296,10 @@ def test_round_filter(app: Flask, world: World, login: SignIn) -> None:
     assert f'<option value="{world.fall.round.id}" selected>' in html
     # The CSV link keeps the filters.
     assert f"/officer/dashboard/reports.csv?round={world.fall.round.id}" in html
-    assert data.dashboard_totals(data.Filters(round_id=world.fall.round.id)).overall.awards == 2
+    assert (
+        program_totals.dashboard_totals(data.Filters(round_id=world.fall.round.id)).overall.awards
+        == 2
+    )
 
 
 # --- the CSV of every report ---------------------------------------------------------------------
@@ -314,8 +319,8 @@ def test_reports_csv_has_one_row_per_report_with_every_indicator(
     assert "attachment" in response.headers["Content-Disposition"]
     assert response.get_data(as_text=True).startswith("\ufeffaward_number,jurisdiction,state,")
     rows = read_csv(response)
-    assert list(rows[0]) == list(data.REPORT_CSV_COLUMNS)
-    assert list(data.REPORT_CSV_COLUMNS)[-len(INDICATORS) :] == list(INDICATORS)
+    assert list(rows[0]) == list(exports.REPORT_CSV_COLUMNS)
+    assert list(exports.REPORT_CSV_COLUMNS)[-len(INDICATORS) :] == list(INDICATORS)
     assert len(rows) == db.session.query(ImpactReport).count() == 8  # every report, any state
     by_state = defaultdict(list)
     for row in rows:
@@ -384,7 +389,7 @@ def test_empty_program(app: Flask, make: Factory, login: SignIn) -> None:
     html = client.get("/officer/dashboard").get_data(as_text=True)
     assert "No award accepted by its grantee matches these filters." in html
     assert read_csv(client.get("/officer/dashboard/reports.csv")) == []
-    assert data.dashboard_totals().overall.awards == 0
+    assert program_totals.dashboard_totals().overall.awards == 0
 
 
 def test_officer_nav_links_to_the_dashboard_and_the_catalog(

@@ -23,6 +23,7 @@ from app.models.award import Award
 from app.models.review import Review
 from app.models.user import User
 from app.services import program_data as data
+from app.services import program_exports as exports
 from app.services.tilemap import TILES
 from app.views import catalog
 from tests.decision_helpers import (
@@ -225,7 +226,7 @@ def test_the_json_fields_are_exactly_the_whitelist(app: Flask, world: World) -> 
     assert payload["count"] == 3 == len(payload["awards"])
     assert payload["indicators"] == INDICATORS
     for record in payload["awards"]:
-        assert set(record) == set(data.PUBLIC_FIELDS)
+        assert set(record) == set(exports.PUBLIC_FIELDS)
     harbor = next(r for r in payload["awards"] if r["award_number"] == world.harbor.number)
     assert harbor == {
         "award_number": world.harbor.number,
@@ -268,16 +269,16 @@ def test_the_whitelist_is_one_place() -> None:
         outcomes={"jobs": Decimal(3)},
         targets={"jobs": Decimal(9)},  # targets are not published
     )
-    record = data.public_record(fact)
-    assert set(record) == set(data.PUBLIC_FIELDS)
+    record = exports.public_record(fact)
+    assert set(record) == set(exports.PUBLIC_FIELDS)
     assert "targets" not in record
     assert record["amount"] == 1000.5
     assert record["government_type"] == "Tribal government"
     assert record["partner_countries"] == ["France", "XX"]
     assert record["status"] == "Active"
     assert record["outcomes"] == {"jobs": 3}
-    row = data.public_csv_row(record)
-    assert len(row) == len(data.PUBLIC_CSV_COLUMNS)
+    row = exports.public_csv_row(record)
+    assert len(row) == len(exports.PUBLIC_CSV_COLUMNS)
 
 
 def test_the_csv_carries_the_json_records(app: Flask, world: World) -> None:
@@ -288,7 +289,7 @@ def test_the_csv_carries_the_json_records(app: Flask, world: World) -> None:
     assert "attachment" in response.headers["Content-Disposition"]
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     rows = list(csv.DictReader(io.StringIO(text_of(response))))
-    assert list(rows[0]) == list(data.PUBLIC_CSV_COLUMNS)
+    assert list(rows[0]) == list(exports.PUBLIC_CSV_COLUMNS)
     assert [r["award_number"] for r in rows] == [a["award_number"] for a in payload["awards"]]
     for row, record in zip(rows, payload["awards"], strict=True):
         assert row["project_title"] == record["project_title"]
@@ -417,7 +418,7 @@ def test_an_empty_catalog(app: Flask) -> None:
     assert "No funded project matches these filters." in html
     assert json.loads(text_of(client.get("/catalog/awards.json")))["awards"] == []
     assert text_of(client.get("/catalog/awards.csv")).splitlines() == [
-        ",".join(data.PUBLIC_CSV_COLUMNS)
+        ",".join(exports.PUBLIC_CSV_COLUMNS)
     ]
 
 

@@ -19,6 +19,7 @@ from app import charts
 from app.clock import utcnow
 from app.domain import GOVERNMENT_TYPES, INDICATORS, PRIORITY_AREAS, US_STATES
 from app.services import program_data as data
+from app.services import program_exports as exports
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
 bp.record_once(charts.install)
@@ -47,7 +48,7 @@ def index() -> str:
         total=total,
         amount=amount,
         outcomes=data.outcome_totals(filters) if total else {},
-        records=[data.public_record(f) for f in facts],
+        records=[exports.public_record(f) for f in facts],
         page=page,
         pages=pages,
         rounds=data.public_rounds(),
@@ -87,7 +88,7 @@ def _map(filters: Any, by_state: dict[str, Any]) -> dict[str, Any]:
 @bp.get("/awards.json")
 def awards_json() -> Response:
     filters = data.parse_filters(request.args)
-    records = [data.public_record(f) for f in data.award_facts(filters)]
+    records = [exports.public_record(f) for f in data.award_facts(filters)]
     response = jsonify(
         {
             "title": "Local-to-Global Engagement Fund: funded projects",
@@ -112,9 +113,9 @@ def awards_csv() -> Response:
     def generate() -> Iterator[str]:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(data.PUBLIC_CSV_COLUMNS)
+        writer.writerow(exports.PUBLIC_CSV_COLUMNS)
         for fact in facts:
-            writer.writerow(data.public_csv_row(data.public_record(fact)))
+            writer.writerow(exports.public_csv_row(exports.public_record(fact)))
             if buffer.tell() >= CHUNK:
                 yield buffer.getvalue()
                 buffer.seek(0)

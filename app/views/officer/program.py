@@ -11,7 +11,9 @@ from flask import Response, render_template, request, stream_with_context
 
 from app import charts
 from app.domain import GOVERNMENT_TYPES, INDICATORS, PRIORITY_AREAS, US_STATES
+from app.services import dashboard as program_totals
 from app.services import program_data as data
+from app.services import program_exports as exports
 from app.services.rounds import round_titles_newest_first
 from app.views import roles_required
 from app.views.officer.common import bp
@@ -29,7 +31,7 @@ def dashboard() -> str:
     indicator = request.args.get("indicator")
     if indicator not in INDICATORS:
         indicator = DEFAULT_INDICATOR
-    dash = data.dashboard_totals(filters)
+    dash = program_totals.dashboard_totals(filters)
     rounds = round_titles_newest_first()
     round_order = {title: n for n, (_, title) in enumerate(rounds)}
     by_area = [(PRIORITY_AREAS[a], dash.by_area[a]) for a in PRIORITY_AREAS if a in dash.by_area]
@@ -60,7 +62,7 @@ def dashboard() -> str:
 @roles_required("officer")
 def reports_csv() -> Response:
     """Every report's indicators, one row per report, streamed from one query."""
-    rows = data.report_rows(data.parse_filters(request.args))
+    rows = exports.report_rows(data.parse_filters(request.args))
 
     def generate() -> Iterator[str]:
         buffer = io.StringIO()
