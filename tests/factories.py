@@ -11,7 +11,7 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from app.clock import utcnow
-from app.demo import sample_letter_pdf
+from app.demo_applications import sample_letter_pdf
 from app.domain import BUDGET_CATEGORIES, GOVERNMENT_TYPES, PRIORITY_AREAS
 from app.extensions import db
 from app.jobs import commit

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from markupsafe import escape
 from sqlalchemy import select
 
-from app.demo import sample_letter_pdf
+from app.demo_applications import sample_letter_pdf
 from app.extensions import db
 from app.jobs import commit
 from app.models.audit import AuditEvent

@@ -14,7 +14,7 @@ from flask import Flask, template_rendered
 from sqlalchemy import select, update
 
 from app import create_app
-from app.demo import sample_letter_pdf
+from app.demo_applications import sample_letter_pdf
 from app.extensions import db
 from app.jobs import commit, rollback
 from app.models.impact_report import ImpactReport

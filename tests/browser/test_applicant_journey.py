@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from app.clock import utcnow
-from app.demo import sample_letter_pdf
+from app.demo_applications import sample_letter_pdf
 from app.extensions import db
 from app.models.outbox import EmailMessage
 
