@@ -117,6 +117,7 @@ class CriterionKind:
 
     name: ClassVar[str]
     title: ClassVar[str]
+    description: ClassVar[str]  # how a reviewer answers it, for the rubric editor's help
     parts: ClassVar[tuple[str, ...]]  # its form fields, criterion_field(id, part)
     macro: ClassVar[str]  # prefix of its macros in MACRO_FILE
     counts_in_score: ClassVar[bool] = False  # enters the review's weighted criterion score
@@ -169,6 +170,7 @@ class Scored(CriterionKind):
 
     name = "scored"
     title = "Scored 1–9"
+    description = "scored on the whole-number 1–9 scale (1 exceptional … 9 poor)"
     parts = ("score",)
     macro = "scored"
     counts_in_score = True
@@ -215,6 +217,7 @@ class Sufficiency(CriterionKind):
 
     name = "sufficiency"
     title = "Sufficient / not sufficient"
+    description = "judged sufficient / not sufficient with an explanation"
     parts = ("sufficient", "explanation")
     macro = "sufficiency"
     MESSAGE = "Choose sufficient or not sufficient."
@@ -274,7 +277,55 @@ class Sufficiency(CriterionKind):
         return {"sufficient": True, "explanation": "The budget matches the work plan."}
 
 
-KINDS: dict[str, CriterionKind] = {k.name: k for k in (Scored(), Sufficiency())}
+class YesNo(CriterionKind):
+    """A yes-or-no question ("The project has a letter of support from a foreign partner").
+    Reported, not scored: the ranking shows the share of reviewers answering yes and its order
+    does not change."""
+
+    name = "yes_no"
+    title = "Yes / no"
+    description = "answered yes or no"
+    parts = ("answer",)
+    macro = "yes_no"
+    MESSAGE = "Answer yes or no."
+    CHOICES = [("yes", "Yes"), ("no", "No")]
+
+    def fields(self, criterion: Criterion, label: str, hint: str | None) -> dict[str, Field]:
+        return {"answer": radios(label, self.CHOICES, self.MESSAGE, description=hint)}
+
+    def initial(self, entry: Entry) -> dict[str, Any]:
+        yes = entry.get("yes")
+        return {"answer": None if yes not in (True, False) else ("yes" if yes else "no")}
+
+    def stored(self, data: dict[str, Any]) -> Entry | None:
+        answer = data.get("answer")
+        return {"yes": answer == "yes"} if answer in ("yes", "no") else None
+
+    def problems(self, criterion: Criterion, entry: Entry) -> list[tuple[str, str]]:
+        if criterion.required and entry.get("yes") not in (True, False):
+            return [("answer", f"answer “{criterion.title}” yes or no")]
+        return []
+
+    def aggregate(self, entries: Sequence[Entry]) -> tuple[int, int]:
+        """(answered yes, answered)."""
+        answers = [e.get("yes") for e in entries if e.get("yes") in (True, False)]
+        return (sum(1 for a in answers if a), len(answers))
+
+    def csv_header(self, criterion: Criterion) -> list[str]:
+        return [
+            f"criterion_{criterion.id}_yes: {criterion.title}",
+            f"criterion_{criterion.id}_yes_percent: {criterion.title}",
+        ]
+
+    def csv_cells(self, aggregate: tuple[int, int]) -> list[str]:
+        yes, answered = aggregate
+        return [_share(aggregate), f"{100 * yes / answered:.1f}" if answered else ""]
+
+    def example(self, overall: int) -> Entry:
+        return {"yes": overall <= 4}
+
+
+KINDS: dict[str, CriterionKind] = {k.name: k for k in (Scored(), Sufficiency(), YesNo())}
 
 
 class UnknownCriterionKind(LookupError):
@@ -318,7 +369,7 @@ def check_registry(
     for name, kind in kinds.items():
         if getattr(kind, "name", None) != name:
             problems.append(f"kind {name!r} is registered under another name")
-        for attribute in ("title", "parts", "macro"):
+        for attribute in ("title", "description", "parts", "macro"):
             if not getattr(kind, attribute, None):
                 problems.append(f"kind {name!r} has no {attribute}")
         for method in REQUIRED_METHODS:
@@ -345,7 +396,7 @@ def install(app: Any, allowed: Iterable[str]) -> None:
     app.jinja_env.globals.update(
         criterion_kind=kind_of,
         criterion_macro=macro,
-        criterion_kinds_in_score=tuple(n for n, k in KINDS.items() if k.counts_in_score),
+        criterion_kinds=list(KINDS.values()),
         nih_scale=NIH_SCALE,
     )
     # After the globals: the macros' module resolves the names it uses when it is first made.

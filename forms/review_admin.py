@@ -88,7 +88,12 @@ class CriterionRow(Form):
     )
     guidance = TextAreaField("Guidance for reviewers", validators=[Length(max=5000)])
     weight = WeightField("Weight", description="A number above zero, like 1 or 1.5.")
-    kind = SelectField("Kind", choices=options(titles().items()))
+    kind = SelectField(
+        "Kind",
+        choices=options(titles().items()),
+        description="Criteria scored 1–9 make the weighted criterion score; the others are "
+        "reported beside the ranking.",
+    )
     required = BooleanField("Required: a review cannot be submitted without it")
     remove = BooleanField("Remove this criterion")
 

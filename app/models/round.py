@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 # The rubric criterion kinds the database allows (its CHECK constraint; change it with a migration).
 # What each kind means (title, form fields, ranking, CSV, macros) is app.criteria's registry, which
 # create_app checks against this list.
-CRITERION_KINDS: tuple[str, ...] = ("scored", "sufficiency")
+CRITERION_KINDS: tuple[str, ...] = ("scored", "sufficiency", "yes_no")
 
 
 class Round(db.Model):
