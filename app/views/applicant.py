@@ -31,11 +31,6 @@ STALE_MESSAGE = (
 )
 
 
-def _own_application(application_id: int) -> Application:
-    """Another jurisdiction's work does not exist, as far as this user can tell (404)."""
-    return get_for_user_or_404(Application, application_id)
-
-
 def _to_overview(application: Application) -> Response:
     return redirect(url_for("applicant.overview", application_id=application.id))
 
@@ -71,7 +66,7 @@ def start(round_id: int) -> Response:
 @bp.get("/applications/<int:application_id>")
 @roles_required("applicant")
 def overview(application_id: int) -> str:
-    application = _own_application(application_id)
+    application = get_for_user_or_404(Application, application_id)
     return _render_overview(application)
 
 
@@ -102,7 +97,7 @@ def _render_overview(application: Application, submit_problems: bool = False) ->
 @roles_required("applicant")
 @returns_to("applicant.overview")
 def transition(application_id: int) -> str | Response:
-    application = _own_application(application_id)
+    application = get_for_user_or_404(Application, application_id)
     form = ActionForm()
     if not form.validate_on_submit() or form.trigger.data not in ("submit", "withdraw"):
         abort(400)
@@ -132,7 +127,7 @@ def transition(application_id: int) -> str | Response:
 @bp.get("/applications/<int:application_id>/receipt")
 @roles_required("applicant")
 def receipt(application_id: int) -> str:
-    application = _own_application(application_id)
+    application = get_for_user_or_404(Application, application_id)
     if application.reference is None:
         abort(404)
     return render_template("applicant/receipt.html", application=application)
@@ -141,7 +136,7 @@ def receipt(application_id: int) -> str:
 @bp.route("/applications/<int:application_id>/sections/<key>", methods=["GET", "POST"])
 @roles_required("applicant")
 def section(application_id: int, key: str) -> str | Response | tuple[str, int]:
-    application = _own_application(application_id)
+    application = get_for_user_or_404(Application, application_id)
     if key == "letters":
         return _letters_page(application, LetterUploadForm())
     if key not in HANDLERS:
@@ -213,7 +208,7 @@ def _letters_page(
 @bp.post("/applications/<int:application_id>/letters")
 @roles_required("applicant")
 def upload_letter(application_id: int) -> str | Response | tuple[str, int]:
-    application = _own_application(application_id)
+    application = get_for_user_or_404(Application, application_id)
     form = LetterUploadForm()
     if not form.validate_on_submit():
         return _letters_page(application, form, 422)
@@ -238,7 +233,7 @@ def upload_letter(application_id: int) -> str | Response | tuple[str, int]:
 @bp.post("/applications/<int:application_id>/letters/<int:letter_id>/delete")
 @roles_required("applicant")
 def delete_letter(application_id: int, letter_id: int) -> Response:
-    application = _own_application(application_id)
+    application = get_for_user_or_404(Application, application_id)
     try:
         with attempt():
             svc.remove_letter(application, letter_id, parse_version(request.form.get("version")))
@@ -256,7 +251,7 @@ def delete_letter(application_id: int, letter_id: int) -> Response:
 @bp.get("/applications/<int:application_id>/letters/<int:letter_id>")
 @roles_required("applicant")
 def download_letter(application_id: int, letter_id: int) -> Response:
-    application = _own_application(application_id)
+    application = get_for_user_or_404(Application, application_id)
     letter = next((x for x in application.letters if x.id == letter_id), None)
     if letter is None:
         abort(404)

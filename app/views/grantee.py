@@ -32,11 +32,6 @@ STALE_MESSAGE = (
 )
 
 
-def _own_award(award_id: int) -> Award:
-    """Another jurisdiction's award does not exist, as far as this user can tell (404)."""
-    return get_for_user_or_404(Award, award_id)
-
-
 def _to_award(award: Award) -> Response:
     return redirect(url_for("grantee.detail", award_id=award.id))
 
@@ -73,7 +68,7 @@ def index() -> str:
 @bp.get("/<int:award_id>")
 @roles_required("applicant")
 def detail(award_id: int) -> str:
-    return _render_detail(_own_award(award_id))
+    return _render_detail(get_for_user_or_404(Award, award_id))
 
 
 def _render_detail(
@@ -110,7 +105,7 @@ def _render_detail(
 @bp.post("/<int:award_id>/accept")
 @roles_required("applicant")
 def accept(award_id: int) -> Response | tuple[str, int]:
-    award = _own_award(award_id)
+    award = get_for_user_or_404(Award, award_id)
     if award.state == "accepted":
         # A double-clicked Accept: the first click accepted; the second lands on the award.
         return _to_award(award)
@@ -157,7 +152,7 @@ def _general(by_field: dict[str, list[str]], exc: TransitionRefused) -> list[str
 @bp.post("/<int:award_id>/refuse")
 @roles_required("applicant")
 def refuse(award_id: int) -> Response | tuple[str, int]:
-    award = _own_award(award_id)
+    award = get_for_user_or_404(Award, award_id)
     if award.state == "refused":  # a double-clicked Refuse
         return _to_award(award)
     form = _refusal_form(award, bound=True)
@@ -193,14 +188,14 @@ def _not_refused(
 @roles_required("applicant")
 def letter(award_id: int) -> Response:
     """The award's current letter (its latest version)."""
-    return _send_letter(_own_award(award_id), None)
+    return _send_letter(get_for_user_or_404(Award, award_id), None)
 
 
 @bp.get("/<int:award_id>/letters/<int:version_no>")
 @roles_required("applicant")
 def letter_version(award_id: int, version_no: int) -> Response:
     """An earlier version of the letter: every version is kept."""
-    return _send_letter(_own_award(award_id), version_no)
+    return _send_letter(get_for_user_or_404(Award, award_id), version_no)
 
 
 def _send_letter(award: Award, version_no: int | None) -> Response:

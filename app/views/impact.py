@@ -36,11 +36,6 @@ bp = Blueprint("impact", __name__)
 STATUSES = report_lists.STATUSES
 
 
-def _report(report_id: int) -> ImpactReport:
-    """Another jurisdiction's report does not exist, as far as this user can tell (404)."""
-    return get_for_user_or_404(ImpactReport, report_id)
-
-
 def _areas(report: ImpactReport) -> list[str]:
     return report.award.application.priority_areas
 
@@ -66,7 +61,7 @@ def my_reports() -> str:
 @bp.route("/applicant/reports/<int:report_id>", methods=["GET", "POST"])
 @roles_required("applicant")
 def file_report(report_id: int) -> str | Response | tuple[str, int]:
-    report = _report(report_id)
+    report = get_for_user_or_404(ImpactReport, report_id)
     areas = _areas(report)
     form_class = report_form_class(areas)
     editable = report.state in svc.OPEN_STATES  # as the person saw it when they sent the form
@@ -132,7 +127,7 @@ def _filing_page(
 @bp.post("/applicant/reports/<int:report_id>/attachments")
 @roles_required("applicant")
 def upload_attachment(report_id: int) -> Response:
-    report = _report(report_id)
+    report = get_for_user_or_404(ImpactReport, report_id)
     form = AttachmentForm()
     if form.validate_on_submit():
         upload = form.attachment.data
@@ -152,7 +147,7 @@ def upload_attachment(report_id: int) -> Response:
 @bp.get("/reports/<int:report_id>/attachments/<int:attachment_id>")
 @roles_required("applicant", "officer")
 def download_attachment(report_id: int, attachment_id: int) -> Response:
-    report = _report(report_id)
+    report = get_for_user_or_404(ImpactReport, report_id)
     attachment = next((a for a in report.attachments if a.id == attachment_id), None)
     if attachment is None:
         abort(404)
@@ -194,7 +189,7 @@ def reports() -> str:
 @bp.get("/officer/reports/<int:report_id>")
 @roles_required("officer")
 def review_report(report_id: int) -> str:
-    report = _report(report_id)
+    report = get_for_user_or_404(ImpactReport, report_id)
     return _render_review(report, MoveDueDateForm(data={"due_on": report.due_on}))
 
 
@@ -215,7 +210,7 @@ def _render_review(report: ImpactReport, move_form: Any, code: int = 200) -> Any
 @roles_required("officer")
 @returns_to("impact.review_report")
 def report_transition(report_id: int) -> Response:
-    report = _report(report_id)
+    report = get_for_user_or_404(ImpactReport, report_id)
     form = ActionForm()
     if not form.validate_on_submit():
         abort(400)
@@ -235,7 +230,7 @@ def report_transition(report_id: int) -> Response:
 @bp.post("/officer/reports/<int:report_id>/due")
 @roles_required("officer")
 def move_due(report_id: int) -> Any:
-    report = _report(report_id)
+    report = get_for_user_or_404(ImpactReport, report_id)
     form = MoveDueDateForm()
     if form.validate_on_submit():
         try:
