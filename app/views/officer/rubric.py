@@ -8,7 +8,7 @@ from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db
-from app.models.round import CRITERION_KINDS, Round
+from app.models.round import Round
 from app.services.rounds import StaleEdit
 from app.services.rubrics import RubricLocked, replace_criteria, rubric_locked, rubric_problems
 from app.unit_of_work import attempt
@@ -89,5 +89,4 @@ def _render_rubric(
         locked=locked,
         stale=stale,
         problems=problems or [],
-        kinds=CRITERION_KINDS,
     ), status
