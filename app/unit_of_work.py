@@ -46,6 +46,7 @@ class L2GFlask(Flask):
         # `g` outlives the request when an app context was already pushed (tests, CLI).
         g.pop("l2g_keep", None)
         g.pop("l2g_discard", None)
+        g.pop("l2g_returns_to", None)
         try:
             response = self.make_response(super().dispatch_request())
             keep = response.status_code < 400 or g.pop("l2g_keep", False)

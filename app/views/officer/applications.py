@@ -17,8 +17,8 @@ from app.services import applications as svc
 from app.services import review_assignment as assigning
 from app.storage import storage
 from app.unit_of_work import returns_to
-from app.views import roles_required
-from app.views.officer.common import application_or_404, bp, fire_from_form
+from app.views import get_for_user_or_404, roles_required
+from app.views.officer.common import bp, fire_from_form
 from forms.review_admin import AddReviewerForm, DueDateForm, SwapReviewerForm
 from workflows import available
 
@@ -26,7 +26,7 @@ from workflows import available
 @bp.get("/applications/<int:application_id>")
 @roles_required("officer")
 def application_detail(application_id: int) -> str:
-    return render_application(application_or_404(application_id))
+    return render_application(get_for_user_or_404(Application, application_id))
 
 
 def render_application(
@@ -90,7 +90,7 @@ def _review_options(review: Review) -> list[Any]:
 @roles_required("officer")
 @returns_to("officer.application_detail")
 def application_transition(application_id: int) -> Response:
-    application = application_or_404(application_id)
+    application = get_for_user_or_404(Application, application_id)
     back = url_for("officer.application_detail", application_id=application.id)
     return fire_from_form(application, back)
 
@@ -98,7 +98,7 @@ def application_transition(application_id: int) -> Response:
 @bp.get("/applications/<int:application_id>/letters/<int:letter_id>")
 @roles_required("officer")
 def download_letter(application_id: int, letter_id: int) -> Response:
-    application = application_or_404(application_id)
+    application = get_for_user_or_404(Application, application_id)
     letter = next((x for x in application.letters if x.id == letter_id), None) or abort(404)
     return send_file(
         io.BytesIO(storage().read(letter.storage_key)),

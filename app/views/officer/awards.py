@@ -15,9 +15,9 @@ from app.services import awards as award_svc
 from app.services.applications import timeline
 from app.services.rounds import rounds_newest_first
 from app.unit_of_work import attempt
-from app.views import parse_version, roles_required
+from app.views import get_for_user_or_404, parse_version, roles_required
 from app.views.officer import common
-from app.views.officer.common import STALE, award_or_404, bp, stream_file
+from app.views.officer.common import STALE, bp, stream_file
 from forms.award import AwardActionForm, ButtonForm, ConditionsForm
 from workflows import TransitionRefused, available, fire
 from workflows.award import LIFECYCLE as AWARD
@@ -45,7 +45,7 @@ def award_list() -> str:
 @bp.get("/awards/<int:award_id>")
 @roles_required("officer")
 def award_detail(award_id: int) -> Any:
-    return _render_award(award_or_404(award_id))
+    return _render_award(get_for_user_or_404(Award, award_id))
 
 
 def _render_award(
@@ -80,7 +80,7 @@ def _render_award(
 def award_transition(award_id: int) -> Any:
     """Rescind (a reason required; its money returns to the budget), activate, suspend (a
     reason required), resume or close, through the award lifecycle."""
-    award = award_or_404(award_id)
+    award = get_for_user_or_404(Award, award_id)
     form = AwardActionForm()
     if not form.validate_on_submit():
         abort(400)
@@ -102,7 +102,7 @@ def award_transition(award_id: int) -> Any:
 @bp.post("/awards/<int:award_id>/conditions")
 @roles_required("officer")
 def edit_conditions(award_id: int) -> Any:
-    award = award_or_404(award_id)
+    award = get_for_user_or_404(Award, award_id)
     form = ConditionsForm()
     if award.state != "offered":
         form.conditions.errors = ["Conditions can be changed only while the award is offered."]
@@ -127,7 +127,7 @@ def edit_conditions(award_id: int) -> Any:
 @bp.post("/awards/<int:award_id>/letter")
 @roles_required("officer")
 def regenerate_letter(award_id: int) -> Response:
-    award = award_or_404(award_id)
+    award = get_for_user_or_404(Award, award_id)
     if not ButtonForm().validate_on_submit():
         abort(400)
     award_svc.request_letter(award)
@@ -142,7 +142,7 @@ def regenerate_letter(award_id: int) -> Response:
 @bp.get("/awards/<int:award_id>/letters/<int:letter_id>")
 @roles_required("officer")
 def download_award_letter(award_id: int, letter_id: int) -> Response:
-    award = award_or_404(award_id)
+    award = get_for_user_or_404(Award, award_id)
     letter = next((x for x in award.letters if x.id == letter_id), None) or abort(404)
     return stream_file(
         letter.storage_key, "application/pdf", f"{award.number}-v{letter.version_no}.pdf"

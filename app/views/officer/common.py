@@ -11,8 +11,7 @@ from werkzeug.wrappers import Response
 
 from app import charts
 from app.extensions import db
-from app.models.application import Application
-from app.models.award import Award, AwardPackage
+from app.models.award import AwardPackage
 from app.models.round import Round
 from app.storage import storage
 from app.views import parse_version
@@ -25,16 +24,10 @@ PAGE_SIZE = 50
 STALE = "This changed since you opened the page; nothing was done. Check it and try again."
 
 
+# Rows the models answer `can_view` for load through `get_for_user_or_404`; rounds and packages
+# are the officers' own and have no such question.
 def round_or_404(round_id: int) -> Round:
     return db.session.get(Round, round_id) or abort(404)
-
-
-def application_or_404(application_id: int) -> Application:
-    return db.session.get(Application, application_id) or abort(404)
-
-
-def award_or_404(award_id: int) -> Award:
-    return db.session.get(Award, award_id) or abort(404)
 
 
 def package_or_404(package_id: int) -> AwardPackage:

@@ -10,13 +10,12 @@ from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
-from app.extensions import db
 from app.models.application import Application
 from app.models.round import Round
 from app.services import awards as award_svc
 from app.services import decisions
 from app.unit_of_work import attempt, returns_to
-from app.views import parse_version, roles_required
+from app.views import get_for_user_or_404, parse_version, roles_required
 from app.views.officer import common
 from app.views.officer.common import STALE, bp, round_or_404
 from forms.award import BULK_ACTIONS, BulkDecisionForm, ButtonForm, DecisionForm, FloorForm
@@ -44,12 +43,8 @@ def _render_funding_line(
 ) -> Any:
     floor_form = FloorForm(formdata=request.args)
     line = decisions.funding_line(rnd, _floor(floor_form))
-    page = max(1, request.args.get("page", 1, type=int))
     pages = max(1, -(-len(line.rows) // common.PAGE_SIZE))
-    if row_form is not None:  # show the page that holds the row with the errors
-        position = next((r.position for r in line.rows if r.application.id == row_form[0]), 1)
-        page = (position - 1) // common.PAGE_SIZE + 1
-    page = min(page, pages)
+    page = min(_page_of(line, row_form[0] if row_form else None), pages)
     finalize = [o for o in available(rnd, current_user) if o.transition.trigger == "finalize"]
     return render_template(
         "officer/awards/funding_line.html",
@@ -69,6 +64,14 @@ def _render_funding_line(
     ), status
 
 
+def _page_of(line: decisions.FundingLine, application_id: int | None) -> int:
+    """The page asked for, or the one holding the row whose form has errors."""
+    if application_id is None:
+        return max(1, request.args.get("page", 1, type=int))
+    position = next((r.position for r in line.rows if r.application.id == application_id), 1)
+    return (position - 1) // common.PAGE_SIZE + 1
+
+
 def _funding_url(rnd: Round, anchor: str | None = None) -> str:
     args = {k: v for k, v in request.args.items() if k in ("floor", "page") and v}
     return url_for("officer.funding_line", round_id=rnd.id, **args) + (
@@ -82,8 +85,8 @@ def decide(round_id: int, application_id: int) -> Any:
     """Award (at the amount given, the request by default), waitlist or decline one
     application, through the engine; a refusal comes back with every reason by its field."""
     rnd = round_or_404(round_id)
-    application = db.session.get(Application, application_id)
-    if application is None or application.round_id != rnd.id:
+    application = get_for_user_or_404(Application, application_id)
+    if application.round_id != rnd.id:
         abort(404)
     form = DecisionForm()
     if not form.validate_on_submit():
@@ -136,7 +139,12 @@ def decide_bulk(round_id: int) -> Any:
     except StaleDataError:
         flash(STALE_BULK, "error")
         return redirect(_funding_url(rnd))
-    found = {a.id for a in chosen}
+    return _render_bulk_result(rnd, form, ids, {a.id for a in chosen}, outcomes)
+
+
+def _render_bulk_result(
+    rnd: Round, form: BulkDecisionForm, ids: list[int], found: set[int], outcomes: list[Any]
+) -> str:
     return render_template(
         "officer/awards/bulk_result.html",
         rnd=rnd,

@@ -12,16 +12,15 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
 from app.domain import PRIORITY_AREAS, REGIONS, US_STATES
-from app.extensions import db
 from app.models.application import Application
 from app.models.review import Review
 from app.services import conflicts, ranking
 from app.services import review_assignment as assigning
 from app.unit_of_work import attempt
-from app.views import parse_version, roles_required
+from app.views import get_for_user_or_404, parse_version, roles_required
 from app.views.officer import common
 from app.views.officer.applications import render_application
-from app.views.officer.common import application_or_404, bp
+from app.views.officer.common import bp
 from forms.review_admin import (
     AddReviewerForm,
     ConflictForm,
@@ -41,10 +40,6 @@ def reason_sentence(exc: Exception) -> str:
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
-def _review(review_id: int) -> Review:
-    return db.session.get(Review, review_id) or abort(404)
-
-
 def reviewers_panel(application: Application) -> str:
     return url_for("officer.application_detail", application_id=application.id) + "#reviewers"
 
@@ -52,7 +47,7 @@ def reviewers_panel(application: Application) -> str:
 @bp.post("/applications/<int:application_id>/reviewers")
 @roles_required("officer")
 def add_reviewer(application_id: int) -> Any:
-    application = application_or_404(application_id)
+    application = get_for_user_or_404(Application, application_id)
     form = AddReviewerForm()
     form.reviewer.validate_choice = False  # the service says why a reviewer cannot be added
     if not form.validate_on_submit():
@@ -80,7 +75,7 @@ def add_reviewer(application_id: int) -> Any:
 @bp.post("/reviews/<int:review_id>/remove")
 @roles_required("officer")
 def remove_reviewer(review_id: int) -> Any:
-    review = _review(review_id)
+    review = get_for_user_or_404(Review, review_id)
     application = review.application
     form = ReviewActionForm()
     if not form.validate_on_submit():
@@ -103,7 +98,7 @@ def remove_reviewer(review_id: int) -> Any:
 @bp.post("/reviews/<int:review_id>/swap")
 @roles_required("officer")
 def swap_reviewer(review_id: int) -> Any:
-    review = _review(review_id)
+    review = get_for_user_or_404(Review, review_id)
     application = review.application
     form = SwapReviewerForm(prefix=f"swap{review.id}")
     form.replacement.validate_choice = False
@@ -128,7 +123,7 @@ def swap_reviewer(review_id: int) -> Any:
 @roles_required("officer")
 def review_transition(review_id: int) -> Any:
     """Recuse a reviewer (a reason is required) or reopen a submitted review."""
-    review = _review(review_id)
+    review = get_for_user_or_404(Review, review_id)
     application = review.application
     form = ReviewActionForm()
     trigger = request.form.get("trigger", "")

@@ -8,7 +8,6 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
 from app.clock import utcnow
-from app.extensions import db
 from app.services import applications as svc
 from app.services import rounds as round_svc
 from app.services.rounds import StaleEdit, create_round, update_round
@@ -63,10 +62,9 @@ def edit_round(round_id: int) -> str | Response | tuple[str, int]:
     if not form.validate_on_submit():
         return render_template("officer/round_form.html", form=form, rnd=rnd)
     try:
-        with attempt():
+        with attempt(rnd):
             update_round(rnd, form.values(), parse_version(form.version.data))
     except (StaleEdit, StaleDataError):
-        db.session.refresh(rnd)
         form.version.data = rnd.version
         flash(STALE_ROUND, "error")
         return render_template("officer/round_form.html", form=form, rnd=rnd), 409

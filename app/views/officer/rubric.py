@@ -7,7 +7,6 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.extensions import db
 from app.models.round import Round
 from app.services.rounds import StaleEdit
 from app.services.rubrics import RubricLocked, replace_criteria, rubric_locked, rubric_problems
@@ -57,7 +56,7 @@ def rubric(round_id: int) -> Any:
 
 def _save_rubric(rnd: Round, form: RubricForm) -> Any:
     try:
-        with attempt():
+        with attempt(rnd):
             replace_criteria(rnd, form.rows(), parse_version(form.version.data))
             problems = rubric_problems(rnd)
             if problems:
@@ -65,7 +64,6 @@ def _save_rubric(rnd: Round, form: RubricForm) -> Any:
     except RubricLocked:
         return _render_rubric(rnd, form, locked=True, status=409)
     except (StaleEdit, StaleDataError):
-        db.session.refresh(rnd)
         form.version.data = rnd.version
         return _render_rubric(rnd, form, stale=True, status=409)
     except ValueError as exc:
