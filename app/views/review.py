@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response
 from app.clock import utcnow
 from app.formatting import LOCALE
 from app.models.review import CONFLICT_KINDS, Review
-from app.services import review_desk
+from app.services import review_desk, review_reading
 from app.services import reviews as svc
 from app.services.rounds import StaleEdit
 from app.storage import storage
@@ -93,7 +93,7 @@ def _render_declaration(review: Review, form: DeclarationForm, status: int = 200
     return render_template(
         "review/declare.html",
         review=review,
-        view=svc.application_view(review.application),
+        view=review_reading.application_view(review.application),
         rnd=review.application.round,
         form=form,
         now=utcnow(),
@@ -118,14 +118,14 @@ def _render_review(
         "review/review.html",
         review=review,
         rnd=review.application.round,
-        view=svc.application_view(review.application),
+        view=review_reading.application_view(review.application),
         form=form,
         recusal=recusal,
         problems=problems or {},
         stale=stale,
         stale_message=STALE_MESSAGE,
         criteria=review.application.round.criteria,
-        others=svc.other_reviews(review),
+        others=review_reading.other_reviews(review),
         nih_scale=svc.NIH_SCALE,
         confidence_scale=svc.CONFIDENCE,
         now=utcnow(),
