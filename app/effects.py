@@ -7,12 +7,19 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models.application import Application
 from app.models.audit import AuditEvent
-from app.models.award import Award
+from app.models.award import Award, AwardPackage
+from app.models.impact_report import ImpactReport
 from app.models.outbox import OutboxJob
-from app.models.user import User
-from app.outbox import job
+from app.models.review import Review
+from app.models.user import Invitation, User
+from app.outbox import job, report_progress
 from app.rules.applications import SECTIONS
+from app.rules.awards import unaccepted_report_count
+from app.services.awards import render_letter
 from app.services.mail import send_email
+from app.services.packages import build, prepare_part
+from app.services.reviews import complete_if_all_in
+from workflows import SYSTEM, fire
 
 
 def _organization_users(organization_id: int) -> list[User]:
@@ -68,8 +75,6 @@ def send_status_email(row: OutboxJob) -> None:
 
 @job("send_invitation")
 def send_invitation(row: OutboxJob) -> None:
-    from app.models.user import Invitation
-
     invitation = db.session.get(Invitation, row.entity_id)
     if invitation is None or invitation.accepted_at:
         return
@@ -86,9 +91,6 @@ def send_invitation(row: OutboxJob) -> None:
 @job("complete_application_review")
 def complete_application_review(row: OutboxJob) -> None:
     """After a review is submitted: when all are in, the system moves the application to scored."""
-    from app.models.review import Review
-    from app.services.reviews import complete_if_all_in
-
     review = db.session.get(Review, row.entity_id)
     if review is not None:
         complete_if_all_in(review.application)
@@ -96,8 +98,6 @@ def complete_application_review(row: OutboxJob) -> None:
 
 @job("notify_recusal")
 def notify_recusal(row: OutboxJob) -> None:
-    from app.models.review import Review
-
     review = db.session.get(Review, row.entity_id)
     if review is None:
         return
@@ -145,8 +145,6 @@ def send_decision_email(row: OutboxJob) -> None:
 @job("render_award_letter")
 def render_award_letter(row: OutboxJob) -> None:
     """Render the award letter (idempotent: the same data gives back the same stored letter)."""
-    from app.services.awards import render_letter
-
     if row.entity_type == "award":
         award = _award(row)
     else:
@@ -196,8 +194,6 @@ def send_award_status_email(row: OutboxJob) -> None:
 
 @job("send_report_status_email")
 def send_report_status_email(row: OutboxJob) -> None:
-    from app.models.impact_report import ImpactReport
-
     report = db.session.get(ImpactReport, row.entity_id)
     if report is None:
         raise LookupError(f"impact report {row.entity_id} no longer exists")
@@ -220,10 +216,6 @@ def send_report_status_email(row: OutboxJob) -> None:
 @job("close_award_if_complete")
 def close_award_if_complete(row: OutboxJob) -> None:
     """Accepting the final report, with every other report accepted, closes the award."""
-    from app.models.impact_report import ImpactReport
-    from app.rules.awards import unaccepted_report_count
-    from workflows import SYSTEM, fire
-
     report = db.session.get(ImpactReport, row.entity_id)
     if report is None:
         return
@@ -236,8 +228,6 @@ def close_award_if_complete(row: OutboxJob) -> None:
 
 
 def _package_id(row: OutboxJob) -> int:
-    from app.models.award import AwardPackage
-
     package = db.session.get(AwardPackage, row.entity_id)
     if package is None:
         raise LookupError(f"award package {row.entity_id} no longer exists")
@@ -249,8 +239,6 @@ def prepare_package_part(row: OutboxJob) -> None:
     """Render the missing letters and the summaries of one part of a package's awards, so
     several workers share the work; the build takes what the parts made (idempotent: a second
     run keeps the summaries it stored the first time)."""
-    from app.services.packages import prepare_part
-
     _package_id(row)
     payload = dict(row.payload or {})
     payload["prepared"] = prepare_part(
@@ -265,7 +253,4 @@ def prepare_package_part(row: OutboxJob) -> None:
 def build_award_package(row: OutboxJob) -> None:
     """Write the round's award package (a ZIP) through the storage interface, reporting its
     progress; running it again gives the same bytes."""
-    from app.outbox import report_progress
-    from app.services.packages import build
-
     build(_package_id(row), lambda percent, note: report_progress(row, percent, note))

@@ -16,11 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
+from app.formatting import day
 from app.models.application import Application
 from app.models.award import Award, AwardLetter
 from app.models.impact_report import ImpactReport
 from app.models.round import Round
 from app.models.user import User
+from app.services.mail import email_sent, send_email
 from app.services.rounds import StaleEdit
 from workflows import SYSTEM, FireContext, TransitionRefused, fire
 from workflows.award import LIFECYCLE
@@ -202,9 +204,6 @@ def send_acceptance_reminders(now: datetime) -> int:
     """Email every user of the organization about each offered award 14 and 3 days before its
     acceptance deadline; each (award, threshold, user) once however often this runs. Returns the
     number of emails sent by this run."""
-    from app.formatting import day
-    from app.services.mail import email_sent, send_email
-
     latest = now + timedelta(days=max(REMINDER_DAYS))
     awards = db.session.scalars(
         select(Award)

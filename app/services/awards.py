@@ -10,13 +10,23 @@ from typing import Any
 from sqlalchemy import func, select
 
 from app.extensions import db
+from app.models.application import Application
+from app.models.audit import AuditEvent
 from app.models.award import Award, AwardLetter, AwardPackage
 from app.models.impact_report import ImpactReport
 from app.models.outbox import OutboxJob
 from app.models.round import Round
-from app.outbox import next_number
+from app.models.user import Organization
+from app.outbox import enqueue_effect, next_number
 from app.rules.awards import committed_total as committed_total  # re-exported
 from app.storage import sha256, storage
+from reports.letters import (
+    TEMPLATE_VERSION,
+    LetterData,
+    ScheduledReport,
+    data_checksum,
+    render_letter_pdf,
+)
 
 INTERIM_REPORT_DUE_DAYS = 30  # 2 CFR 200.328(b): interim reports within 30 days of the period
 DEFAULT_CONDITIONS = (
@@ -124,8 +134,6 @@ def create_reports(award: Award) -> list[ImpactReport]:
 
 def letter_data(award: Award, letter_date: date) -> Any:
     """Everything the letter shows, gathered from the award, its application and its round."""
-    from reports.letters import LetterData, ScheduledReport
-
     application = award.application
     org = award.organization
     officer = award.offered_by
@@ -165,8 +173,6 @@ def letter_data(award: Award, letter_date: date) -> Any:
 def render_letter(award: Award) -> AwardLetter:
     """Render and store a new version of the award's letter, or return the latest one when it
     was made from the same data with the same template (a job run twice makes one letter)."""
-    from reports.letters import TEMPLATE_VERSION, data_checksum, render_letter_pdf
-
     data = letter_data(award, award.offered_at.astimezone(award.round.zone).date())
     checksum = data_checksum(data)
     latest = award.latest_letter
@@ -213,9 +219,6 @@ def award_list(
 ) -> tuple[list[AwardListRow], int]:
     """One page of awards with their application, organization and round in one query, plus the
     total (a count query), whatever the number of awards."""
-    from app.models.application import Application
-    from app.models.user import Organization
-
     query = (
         select(Award, Application, Organization, Round, func.count().over())
         .join(Application, Award.application_id == Application.id)
@@ -242,8 +245,6 @@ def update_conditions(
 ) -> None:
     """Replace an offered award's conditions; recorded in its audit trail. The letter keeps its
     old version until it is regenerated (every version is kept)."""
-    from app.models.audit import AuditEvent
-
     if award.state != "offered":
         raise ValueError("conditions can be changed only while the award is offered")
     if award.version != expected_version:
@@ -271,8 +272,6 @@ def update_conditions(
 def request_letter(award: Award) -> Any:
     """Queue the rendering of the award's letter: a new version if its data changed since the
     latest one, the latest one again if not."""
-    from app.outbox import enqueue_effect
-
     return enqueue_effect("render_award_letter", "award", award.id)
 
 

@@ -18,8 +18,9 @@ from app.models.award import Award
 from app.models.round import Round
 from app.models.user import Organization
 from app.services.awards import DEFAULT_CONDITIONS, add_months, award_number, committed_total
+from app.services.ranking import rank_round
 from app.states import ApplicationState
-from workflows import TransitionRefused
+from workflows import TransitionRefused, fire
 
 
 def _amount(application: Application, ctx: Any) -> Decimal | None:
@@ -42,8 +43,6 @@ def rank_positions(rnd: Round) -> dict[int, int]:
 
 def _ranked(rnd: Round) -> list[Any]:
     """The ranking service's rows for the round, best first."""
-    from app.services.ranking import rank_round
-
     return list(rank_round(rnd))
 
 
@@ -292,8 +291,6 @@ def decide_many(
     """Fire `trigger` on each application, best-ranked first, each through the engine in its own
     savepoint: a refusal (over budget, say) leaves the others to go ahead. Awards go at the
     requested amounts. The caller commits."""
-    from workflows import fire
-
     chosen = list(applications)
     outcomes: list[DecisionOutcome] = []
     for rnd in {a.round for a in chosen}:

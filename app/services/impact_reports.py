@@ -6,14 +6,21 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from app.domain import INDICATORS
 from app.extensions import db
-from app.models.impact_report import ImpactReport, ReportSubmission
+from app.models.application import ImpactTarget
+from app.models.audit import AuditEvent
+from app.models.impact_report import ImpactReport, ReportAttachment, ReportSubmission
+from app.models.user import User
 from app.rules.impact_reports import NARRATIVE_FIELDS
 from app.rules.impact_reports import report_problems as report_problems  # re-exported
+from app.services.applications import UploadRejected, is_pdf, safe_filename
+from app.services.mail import email_sent, send_email
 from app.states import ImpactReportState
+from app.storage import sha256, storage
 
 
 def submission_content(report: ImpactReport) -> dict[str, Any]:
@@ -107,8 +114,6 @@ def save_draft(report: ImpactReport, values: dict[str, Any], expected_version: i
 
 def _record(report: ImpactReport, trigger: str, actor: Any, comment: str, now: datetime) -> None:
     """Schedule changes are not transitions but belong in the same audit trail."""
-    from app.models.audit import AuditEvent
-
     db.session.add(
         AuditEvent(
             entity_type="impact_report",
@@ -203,9 +208,6 @@ def reminders_due(today: date) -> list[Reminder]:
 
 def send_reminders(now: datetime) -> int:
     """Send every reminder owed today to the grantee's users and the officers, once each."""
-    from app.models.user import User
-    from app.services.mail import email_sent, send_email
-
     officers = db.session.scalars(select(User).where(User.role == "officer")).all()
     sent = 0
     for reminder in reminders_due(now.date()):
@@ -242,11 +244,6 @@ def send_reminders(now: datetime) -> int:
 
 def add_attachment(report: ImpactReport, filename: str, data: bytes, user: Any) -> Any:
     """A PDF attachment, checked by content and size like a letter of support."""
-    from flask import current_app
-
-    from app.models.impact_report import ReportAttachment
-    from app.services.applications import UploadRejected, is_pdf, safe_filename
-    from app.storage import sha256, storage
 
     if report.state not in OPEN_STATES:
         raise ReportLocked("attachments can change only while the report is open")
@@ -273,8 +270,6 @@ def add_attachment(report: ImpactReport, filename: str, data: bytes, user: Any) 
 
 def targets_for(report: ImpactReport) -> dict[str, Any]:
     """The application's baselines and targets, which the report form shows beside each value."""
-    from app.models.application import ImpactTarget
-
     rows = db.session.scalars(
         select(ImpactTarget).where(ImpactTarget.application_id == report.award.application_id)
     ).all()

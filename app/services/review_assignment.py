@@ -25,6 +25,7 @@ from app.services.assignment import (
 )
 from app.services.conflicts import conflicted_pairs
 from app.states import ApplicationState, ReviewState
+from workflows import SYSTEM, fire
 
 ASSIGNABLE_STATES = ApplicationState.tagged("assignable")
 
@@ -123,8 +124,6 @@ def propose(rnd: Round, min_load: int, max_load: int | None) -> Proposal:
 
 def confirm(rnd: Round, proposal: Proposal, due_at: datetime | None) -> int:
     """Create the proposed reviews and start review of every application that now has one."""
-    from workflows import SYSTEM, fire
-
     for reviewer_id, application_id in proposal.new_pairs:
         db.session.add(
             Review(application_id=application_id, reviewer_id=reviewer_id, due_at=due_at)
@@ -137,8 +136,6 @@ def confirm(rnd: Round, proposal: Proposal, due_at: datetime | None) -> int:
 
 
 def add_reviewer(application: Application, reviewer: User, due_at: datetime | None) -> Review:
-    from workflows import SYSTEM, fire
-
     if reviewer.role != "reviewer":
         raise AssignmentRefused("only a reviewer can be assigned")
     if application.state not in ASSIGNABLE_STATES:

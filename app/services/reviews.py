@@ -18,11 +18,14 @@ from app.models.review import ACTIVE_REVIEW_STATES, Review, ReviewerProfile
 from app.models.round import Round, RubricCriterion
 from app.models.user import Organization, User
 from app.rules.reviews import review_counts
+from app.services.conflicts import conflicted_pairs, is_conflicted
+from app.services.mail import email_sent, send_email
 from app.services.review_reading import application_view as application_view
 from app.services.review_reading import other_reviews as other_reviews
 from app.services.review_reading import redactor as redactor
 from app.services.rounds import StaleEdit
 from app.states import ReviewState
+from workflows import SYSTEM, fire
 
 CONFIDENCE: dict[int, str] = {1: "Low", 2: "Medium", 3: "High"}
 REMIND_DAYS_BEFORE = 3
@@ -33,8 +36,6 @@ def reviewer_review(reviewer: User, application_id: int) -> Review | None:
 
     Recused reviews and conflicted pairs give None, so a conflicted reviewer gets a 404.
     """
-    from app.services.conflicts import is_conflicted
-
     review = db.session.scalar(
         select(Review).where(
             Review.application_id == application_id,
@@ -92,16 +93,12 @@ def declare(review: Review, no_conflict: bool, confidentiality: bool, now: datet
 
 def reopen_scored_application(review: Review, ctx: Any) -> None:
     """Reopening a review of a scored application puts the application back in review."""
-    from workflows import SYSTEM, fire
-
     if review.application.state == "scored":
         fire(review.application, "reopen_review", SYSTEM, comment="a review was reopened")
 
 
 def complete_if_all_in(application: Application) -> bool:
     """The system closes review when every active review is submitted."""
-    from workflows import SYSTEM, fire
-
     counts = review_counts(application)
     if application.state == "in_review" and counts.active and counts.submitted == counts.active:
         fire(application, "complete_review", SYSTEM, comment="all assigned reviews are in")
@@ -132,8 +129,6 @@ def reviewer_queue(reviewer: User, sort: str = "due") -> list[QueueRow]:
     the assignment) are left out: a conflicted reviewer sees nothing of the application. That
     check runs a fixed number of queries, however long the queue.
     """
-    from app.services.conflicts import conflicted_pairs
-
     order = QUEUE_SORTS.get(sort, QUEUE_SORTS["due"])
     rows = db.session.execute(
         select(Review, Application, Round, Organization)
@@ -196,8 +191,6 @@ def reviews_due_for_reminder(now: datetime) -> list[tuple[Review, str]]:
 
 def send_reminders(now: datetime) -> int:
     """Email reminders; each (review, kind) is sent once however often this runs."""
-    from app.services.mail import email_sent, send_email
-
     sent = 0
     for review, kind in reviews_due_for_reminder(now):
         key = f"review-reminder:{review.id}:{kind}:{review.due_at:%Y%m%d}"

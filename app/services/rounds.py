@@ -14,6 +14,7 @@ from app.models.application import Application
 from app.models.round import Round
 from app.services.rubrics import add_default_rubric
 from app.states import RoundState
+from workflows import SYSTEM, fire
 
 EDITABLE_FIELDS = (
     "title",
@@ -75,8 +76,6 @@ def money(value: Decimal | None) -> Decimal:
 
 def close_due_rounds(now: datetime) -> list[Round]:
     """The clock's part of the round lifecycle: close rounds whose deadline has passed."""
-    from workflows import SYSTEM, fire
-
     due = rounds_past_deadline(now)
     for rnd in due:
         fire(rnd, "close", SYSTEM, comment="deadline passed", now=now)
