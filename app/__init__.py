@@ -45,6 +45,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     from app.models.user import User
 
+    # The services that follow a transition (the award an approval creates, the reports an
+    # acceptance owes...) register with the engine when imported: import them with the app.
+    from app.services import awards, conflicts, decisions, impact_reports, reviews  # noqa: F401
+
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
         return db.session.get(User, int(user_id))

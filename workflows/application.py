@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.models.application import Application
+from app.outbox import next_number
 from app.states import ApplicationState
 from workflows.common import (
     comment_given,  # noqa: F401  (a guard, named below)
@@ -80,15 +81,10 @@ def justified_if_out_of_order(app: Any, ctx: FireContext) -> str | None:
 
 
 def assign_reference(app: Any, ctx: FireContext) -> None:
-    from app.services.applications import assign_reference_number
-
-    assign_reference_number(app, ctx.now)
-
-
-def create_award(app: Any, ctx: FireContext) -> None:
-    from app.services.decisions import create_award_for
-
-    create_award_for(app, ctx)
+    app.submitted_at = ctx.now
+    if app.reference is None:  # returned for changes and submitted again: keep it
+        year = app.round.local(ctx.now).year  # the year where the round is run
+        app.reference = f"L2G-{year}-{next_number(f'application-{year}'):04d}"
 
 
 def record_decision(app: Any, ctx: FireContext) -> None:
@@ -199,7 +195,7 @@ LIFECYCLE = Lifecycle(
             ApplicationState.awarded,
             OFFICER,
             guards=("award_fits",),
-            actions=("record_decision", "create_award"),
+            actions=("record_decision",),  # the award: services.decisions follows
             effects=("send_decision_email", "render_award_letter"),
             asks_comment=True,
         ),

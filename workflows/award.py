@@ -46,9 +46,12 @@ def start_date_reached(award: Any, ctx: FireContext) -> str | None:
 
 
 def record_acceptance(award: Any, ctx: FireContext) -> None:
-    from app.services.awards import record_acceptance as record
-
-    record(award, ctx)
+    """The authorized official's acceptance; the reports it now owes: services.awards follows."""
+    data = ctx.data or {}
+    award.accepted_by_id = ctx.actor.id
+    award.accepted_name = str(data["name"]).strip()
+    award.accepted_title = str(data["title"]).strip()
+    award.responded_at = ctx.now
 
 
 def record_refusal(award: Any, ctx: FireContext) -> None:

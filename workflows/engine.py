@@ -233,6 +233,36 @@ class Lifecycle:
         return graph.get_graph().draw(None)
 
 
+FollowUp = Callable[[Any, FireContext], None]
+_FOLLOW_UPS: dict[tuple[str, str], dict[str, FollowUp]] = {}
+
+
+def follows(lifecycle: str, trigger: str) -> Callable[[FollowUp], FollowUp]:
+    """Register what a service does to other rows once `trigger` has moved a `lifecycle` row.
+
+    An action changes only the row that moves; a change to other rows (the award an approval
+    creates, the conflict a recusal records, the version a submission freezes) belongs to the
+    service that owns those rows. The service registers it here, so the declarations never
+    import services: `fire` runs it after the state moved, in the same transaction, before the
+    audit event is written.
+    """
+
+    def register(fn: FollowUp) -> FollowUp:
+        _FOLLOW_UPS.setdefault((lifecycle, trigger), {})[f"{fn.__module__}.{fn.__qualname__}"] = fn
+        return fn
+
+    return register
+
+
+def follow_ups(lifecycle: str, trigger: str) -> tuple[FollowUp, ...]:
+    return tuple(_FOLLOW_UPS.get((lifecycle, trigger), {}).values())
+
+
+def registered_follow_ups() -> dict[tuple[str, str], tuple[str, ...]]:
+    """Every (lifecycle, trigger) a service follows, with the functions' names."""
+    return {key: tuple(fns) for key, fns in _FOLLOW_UPS.items()}
+
+
 def roles_refusal(lifecycle: Lifecycle, t: Transition, entity: Any, actor: Any) -> str | None:
     if actor.role == SYSTEM_ROLE:
         return None
@@ -282,8 +312,9 @@ def fire(
     """Fire `trigger` on `entity` as `actor` in the current transaction; returns the audit event.
 
     Locks the row (FOR UPDATE where the database has it), re-checks the role and every guard,
-    moves the state through `transitions`, runs the in-transaction actions, writes the audit event
-    and one outbox row per effect, and flushes. The caller commits.
+    moves the state through `transitions`, runs the in-transaction actions (the moving row only)
+    and the services' follow-ups (other rows, see `follows`), writes the audit event and one outbox
+    row per effect, and flushes. The caller commits.
     """
     from app.extensions import db
     from app.models.audit import AuditEvent
@@ -313,11 +344,14 @@ def fire(
     refused = [o for o in available(lifecycle, entity, actor, ctx) if o.transition is t]
     if refused and not refused[0].allowed:
         raise TransitionRefused(trigger, list(refused[0].reasons))
-    # The new state and the actions' changes reach the database together, in one flush.
+    # The new state, the actions' changes and what the services do after it reach the database
+    # together, in one flush.
     with db.session.no_autoflush:
         moved = lifecycle.machine.events[trigger].trigger(entity, ctx=ctx)
-    if not moved:
-        raise TransitionRefused(trigger, ["a condition changed while this was being done"])
+        if not moved:
+            raise TransitionRefused(trigger, ["a condition changed while this was being done"])
+        for follow_up in follow_ups(lifecycle.name, trigger):
+            follow_up(entity, ctx)
     event = AuditEvent(
         entity_type=lifecycle.name,
         entity_id=entity.id,

@@ -32,10 +32,8 @@ def award_reporting(report: Any, ctx: FireContext) -> str | None:
     return None
 
 
-def freeze_submission(report: Any, ctx: FireContext) -> None:
-    from app.services.impact_reports import freeze_submission as freeze
-
-    freeze(report, ctx)
+def stamp_submitted(report: Any, ctx: FireContext) -> None:
+    report.submitted_at = ctx.now  # the frozen version: services.impact_reports follows
 
 
 def stamp_accepted(report: Any, ctx: FireContext) -> None:
@@ -57,7 +55,7 @@ LIFECYCLE = Lifecycle(
             ImpactReportState.submitted,
             frozenset({"applicant"}),
             guards=("award_reporting", "required_fields_filled"),
-            actions=("freeze_submission",),
+            actions=("stamp_submitted",),
             effects=("send_report_status_email",),
         ),
         Transition(

@@ -42,18 +42,6 @@ def stamp_submitted(review: Any, ctx: FireContext) -> None:
     review.submitted_at = ctx.now
 
 
-def record_recusal(review: Any, ctx: FireContext) -> None:
-    from app.services.conflicts import record_recusal_conflict
-
-    record_recusal_conflict(review, ctx)
-
-
-def reopen_application(review: Any, ctx: FireContext) -> None:
-    from app.services.reviews import reopen_scored_application
-
-    reopen_scored_application(review, ctx)
-
-
 LIFECYCLE = Lifecycle(
     name="review",
     model=lambda: Review,
@@ -86,7 +74,6 @@ LIFECYCLE = Lifecycle(
             (ReviewState.assigned, ReviewState.in_progress),
             ReviewState.recused,
             frozenset({"reviewer", "officer"}),
-            actions=("record_recusal",),
             effects=("notify_recusal",),
             style="danger",
             asks_comment=True,
@@ -98,7 +85,6 @@ LIFECYCLE = Lifecycle(
             ReviewState.in_progress,
             frozenset({"officer"}),
             guards=("application_undecided",),
-            actions=("reopen_application",),
             style="secondary",
             asks_comment=True,
         ),

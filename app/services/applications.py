@@ -26,7 +26,6 @@ from app.models.application import (
 from app.models.audit import AuditEvent
 from app.models.round import Round
 from app.models.user import User
-from app.outbox import next_number
 from app.rules.applications import SECTION_TITLES as SECTION_TITLES  # re-exported for the pages
 from app.rules.applications import SECTIONS as SECTIONS
 from app.rules.applications import section_problems as section_problems
@@ -188,13 +187,6 @@ def remove_letter(application: Application, letter_id: int, expected_version: in
 def safe_filename(name: str) -> str:
     base = re.sub(r"[^A-Za-z0-9._ -]", "_", (name or "letter.pdf").rsplit("/", 1)[-1]).strip()
     return (base or "letter.pdf")[:200]
-
-
-def assign_reference_number(application: Application, now: datetime) -> None:
-    application.submitted_at = now
-    if application.reference is None:  # returned for changes and submitted again: keep it
-        year = application.round.local(now).year  # the year where the round is run
-        application.reference = f"L2G-{year}-{next_number(f'application-{year}'):04d}"
 
 
 def timeline(entity_type: str, entity_id: int) -> list[AuditEvent]:

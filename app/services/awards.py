@@ -27,6 +27,7 @@ from reports.letters import (
     data_checksum,
     render_letter_pdf,
 )
+from workflows.engine import follows
 
 INTERIM_REPORT_DUE_DAYS = 30  # 2 CFR 200.328(b): interim reports within 30 days of the period
 DEFAULT_CONDITIONS = (
@@ -100,13 +101,9 @@ def award_number(now: datetime) -> str:
     return f"L2G-{now.year}-A{next_number(f'award-{now.year}'):04d}"
 
 
-def record_acceptance(award: Award, ctx: Any) -> None:
-    """The authorized official's acceptance, and the impact reports the award now owes."""
-    data = ctx.data or {}
-    award.accepted_by_id = ctx.actor.id
-    award.accepted_name = str(data["name"]).strip()
-    award.accepted_title = str(data["title"]).strip()
-    award.responded_at = ctx.now
+@follows("award", "accept")
+def reports_owed(award: Award, ctx: Any) -> None:
+    """An accepted award owes its impact reports (the acceptance itself is the action's)."""
     create_reports(award)
 
 

@@ -12,6 +12,7 @@ from app.extensions import db
 from app.models.application import Application, Partner
 from app.models.review import CONFLICT_KINDS, Conflict, Review, ReviewerProfile
 from app.models.user import Organization, User
+from workflows.engine import follows
 
 STATE_LEVEL_TYPES = ("state", "territory")
 
@@ -146,6 +147,7 @@ def add_conflict(
     return conflict
 
 
+@follows("review", "recuse")
 def record_recusal_conflict(review: Review, ctx: Any) -> None:
     """A recusal is a declared conflict: the reviewer is never assigned to it again."""
     kind = (ctx.data or {}).get("conflict_kind") or "other"

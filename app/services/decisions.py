@@ -21,6 +21,7 @@ from app.services.awards import DEFAULT_CONDITIONS, add_months, award_number, co
 from app.services.ranking import rank_round
 from app.states import ApplicationState
 from workflows import TransitionRefused, fire
+from workflows.engine import follows
 
 
 def _amount(application: Application, ctx: Any) -> Decimal | None:
@@ -119,6 +120,7 @@ def _worse_ranked_in(application: Application, states: Iterable[str]) -> int:
     return sum(1 for app_id, pos in positions.items() if pos > mine and st.get(app_id) in states)
 
 
+@follows("application", "award")
 def create_award_for(application: Application, ctx: Any) -> Award:
     """Create the award, checking the budget again under the round's row lock so two officers
     deciding at the same moment can never exceed it."""

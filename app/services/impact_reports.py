@@ -21,6 +21,7 @@ from app.services.applications import UploadRejected, is_pdf, safe_filename
 from app.services.mail import email_sent, send_email
 from app.states import ImpactReportState
 from app.storage import sha256, storage
+from workflows.engine import follows
 
 
 def submission_content(report: ImpactReport) -> dict[str, Any]:
@@ -33,12 +34,12 @@ def submission_content(report: ImpactReport) -> dict[str, Any]:
     }
 
 
+@follows("impact_report", "submit")
 def freeze_submission(report: ImpactReport, ctx: Any) -> ReportSubmission:
     """Keep the report exactly as submitted; a resubmission after changes is a new version."""
     count = db.session.scalar(
         select(func.count(ReportSubmission.id)).where(ReportSubmission.report_id == report.id)
     )
-    report.submitted_at = ctx.now
     submission = ReportSubmission(
         report_id=report.id,
         number=(count or 0) + 1,

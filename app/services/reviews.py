@@ -26,6 +26,7 @@ from app.services.review_reading import redactor as redactor
 from app.services.rounds import StaleEdit
 from app.states import ReviewState
 from workflows import SYSTEM, fire
+from workflows.engine import follows
 
 CONFIDENCE: dict[int, str] = {1: "Low", 2: "Medium", 3: "High"}
 REMIND_DAYS_BEFORE = 3
@@ -91,6 +92,7 @@ def declare(review: Review, no_conflict: bool, confidentiality: bool, now: datet
     db.session.flush()
 
 
+@follows("review", "reopen")
 def reopen_scored_application(review: Review, ctx: Any) -> None:
     """Reopening a review of a scored application puts the application back in review."""
     if review.application.state == "scored":
