@@ -22,10 +22,10 @@ from app.models.impact_report import ImpactReport
 from app.models.review import Review, ReviewerProfile
 from app.models.round import RubricCriterion
 from app.models.user import User
+from app.rules.ranking import rank_round
 from app.services import applications as svc
 from app.services import impact_reports, reviews
 from app.services.decisions import budget_remaining
-from app.services.ranking import rank_round
 from app.services.review_assignment import confirm, propose
 from app.services.rounds import create_round
 from workflows import SYSTEM, fire

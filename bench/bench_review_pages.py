@@ -11,7 +11,7 @@ signed-in officer and reviewer, in one run:
   bare Flask route (``/bare`` returning a short string), each page as a ratio to the bare route;
 - the SQL statements each page runs on the small and on the large round (a
   ``before_cursor_execute`` counter): they must be equal;
-- the time of ``app.services.ranking.round_scores`` on the large round (load the reviews,
+- the time of ``app.rules.ranking.round_scores`` on the large round (load the reviews,
   calibrate, build and rank every row) and of ``scoring.calibrate`` alone within it.
 """
 
@@ -37,7 +37,7 @@ from app.extensions import db
 from app.models.application import Application
 from app.models.review import Review
 from app.models.round import Round
-from app.services import ranking, scoring
+from app.rules import ranking, scoring
 from bench import data
 
 OUT_DIR = Path(__file__).resolve().parent / "out"

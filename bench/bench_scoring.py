@@ -22,8 +22,7 @@ from typing import Any, TypeVar
 
 from app.countries import COUNTRIES, region_of
 from app.domain import PRIORITY_AREAS, REGIONS, US_STATES
-from app.services.assignment import ApplicationItem, Pair, Reviewer, assign
-from app.services.scoring import (
+from app.rules.scoring import (
     Calibration,
     RankRow,
     ReviewScore,
@@ -33,6 +32,7 @@ from app.services.scoring import (
     percentiles,
     rank,
 )
+from app.services.assignment import ApplicationItem, Pair, Reviewer, assign
 
 APPLICATIONS = 10_000
 REVIEWERS = 300

@@ -173,6 +173,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "app.outbox": ("app.services", "app.jobs", "app.effects", "workflows", "app.views"),
     "forms": ("app.views", "app.jobs", "app.effects", "workflows"),
     "workflows": ("app.views", "app.jobs", "app.effects", "forms", "reports"),
+    # Guards ask the rules; a declaration's only way to a service is an action (going next).
     # Reports are given data and give bytes: no query, no service.
     "reports": (
         "app.extensions",

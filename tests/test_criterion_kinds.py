@@ -27,7 +27,7 @@ from app.extensions import db
 from app.jobs import commit
 from app.models.round import Round, RubricCriterion
 from app.models.user import User
-from app.services import ranking
+from app.rules import ranking
 from tests.factories import Factory
 from tests.test_review_lifecycle import assign, new_reviewer, reload, start, submit
 

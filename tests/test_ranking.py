@@ -1,4 +1,4 @@
-"""Scores and the ranking of a round (app.services.ranking), its pages and its CSV export.
+"""Scores and the ranking of a round (app.rules.ranking), its pages and its CSV export.
 
 Rounds are made by hand through the services and the engine: applications submitted and marked
 eligible, reviewers added, reviews drafted and submitted. In a round where every reviewer
@@ -25,7 +25,7 @@ from app.models.application import Application, ApplicationPriorityArea
 from app.models.review import Review
 from app.models.round import Round
 from app.models.user import User
-from app.services import ranking, scoring
+from app.rules import ranking, scoring
 from app.services.review_assignment import add_reviewer
 from app.services.reviews import declare, save_draft
 from tests.factories import Factory

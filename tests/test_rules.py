@@ -19,8 +19,8 @@ from app.extensions import db
 from app.jobs import commit, rollback
 from app.models.impact_report import ImpactReport
 from app.models.user import User
+from app.rules import scoring
 from app.services import applications as app_svc
-from app.services import scoring
 from app.services.applications import UploadRejected
 from tests.factories import Factory, SignIn
 from tests.test_impact_reports import FULL, accepted_award, fill, reports_of

@@ -1,4 +1,4 @@
-"""Scores, calibration, percentiles, disagreement and ranking (app.services.scoring)."""
+"""Scores, calibration, percentiles, disagreement and ranking (app.rules.scoring)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.services.scoring import (
+from app.rules.scoring import (
     Calibration,
     Disagreement,
     RankRow,

@@ -69,13 +69,13 @@ def review_submitted(app: Any, ctx: FireContext) -> str | None:
 
 
 def award_fits(app: Any, ctx: FireContext) -> str | None:
-    from app.services.decisions import award_problems
+    from app.rules.decisions import award_problems
 
     return "; ".join(award_problems(app, ctx)) or None
 
 
 def justified_if_out_of_order(app: Any, ctx: FireContext) -> str | None:
-    from app.services.decisions import passing_over_problems
+    from app.rules.decisions import passing_over_problems
 
     return "; ".join(passing_over_problems(app, ctx)) or None
 

@@ -26,7 +26,7 @@ def declarations_made(review: Any, ctx: FireContext) -> str | None:
 
 
 def review_complete(review: Any, ctx: FireContext) -> str | None:
-    from app.services.reviews import review_problems
+    from app.rules.reviews import review_problems
 
     problems = review_problems(review)
     return ("incomplete: " + "; ".join(problems)) if problems else None

@@ -23,7 +23,7 @@ def budget_valid(rnd: Any, ctx: FireContext) -> str | None:
 
 
 def rubric_valid(rnd: Any, ctx: FireContext) -> str | None:
-    from app.services.rubrics import rubric_problems
+    from app.rules.rubrics import rubric_problems
 
     return "; ".join(rubric_problems(rnd)) or None
 

@@ -28,6 +28,7 @@ from app.models.round import Round
 from app.models.user import User
 from app.rules.applications import SECTION_TITLES as SECTION_TITLES  # re-exported for the pages
 from app.rules.applications import SECTIONS as SECTIONS
+from app.rules.applications import Problem as Problem
 from app.rules.applications import section_problems as section_problems
 from app.services.rounds import StaleEdit, money
 from app.storage import sha256, storage

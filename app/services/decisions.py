@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select, update
@@ -17,107 +16,20 @@ from app.models.application import Application
 from app.models.award import Award
 from app.models.round import Round
 from app.models.user import Organization
+from app.rules.decisions import (
+    amount_asked,
+    budget_remaining,
+    calibrated_score,
+    rank_positions,
+    ranked_rows,
+    ranking_held,
+)
+from app.rules.decisions import award_problems as award_problems  # re-exported
+from app.rules.decisions import passing_over_problems as passing_over_problems
 from app.services.awards import DEFAULT_CONDITIONS, add_months, award_number, committed_total
-from app.services.ranking import rank_round
 from app.states import ApplicationState
 from workflows import TransitionRefused, fire
 from workflows.engine import follows
-
-
-def _amount(application: Application, ctx: Any) -> Decimal | None:
-    raw = (ctx.data or {}).get("amount")
-    if raw in (None, ""):
-        return application.requested_amount
-    try:
-        return Decimal(str(raw)).quantize(Decimal("0.01"))
-    except InvalidOperation:
-        return None
-
-
-def rank_positions(rnd: Round) -> dict[int, int]:
-    """Each ranked application's position (0 = best) in the round's ranking."""
-    held = db.session.info.get(_RANK_CACHE, {}).get(rnd.id)
-    if held is not None:
-        return held
-    return {row.application_id: i for i, row in enumerate(_ranked(rnd))}
-
-
-def _ranked(rnd: Round) -> list[Any]:
-    """The ranking service's rows for the round, best first."""
-    return list(rank_round(rnd))
-
-
-def _calibrated(row: Any) -> float | None:
-    value = getattr(row, "calibrated", None)
-    return None if value is None else float(value)
-
-
-def _states_of(rnd: Round) -> dict[int, str]:
-    return dict(
-        db.session.execute(
-            select(Application.id, Application.state).where(Application.round_id == rnd.id)
-        ).all()
-    )
-
-
-def budget_remaining(rnd: Round) -> Decimal:
-    return Decimal(rnd.budget) - Decimal(committed_total(rnd))
-
-
-def award_problems(application: Application, ctx: Any) -> list[str]:
-    rnd = application.round
-    amount = _amount(application, ctx)
-    if amount is None:
-        return ["the amount is not a number"]
-    problems = []
-    if not rnd.min_award <= amount <= rnd.max_award:
-        problems.append(
-            f"the amount must lie between {money(rnd.min_award)} and {money(rnd.max_award)}"
-        )
-    remaining = budget_remaining(rnd)
-    if amount > remaining:
-        problems.append(f"over budget: {money(amount)} asked, {money(remaining)} remains")
-    if not ctx.comment:
-        if amount != application.requested_amount:
-            problems.append(
-                f"a justification is needed to award {money(amount)} rather than the "
-                f"{money(application.requested_amount)} requested"
-            )
-        passed_over = _better_ranked_in(application, ApplicationState.tagged("passed_over"))
-        if passed_over:
-            problems.append(
-                f"a justification is needed to fund this over {passed_over} better-ranked "
-                "application(s) declined or waitlisted"
-            )
-    return problems
-
-
-def passing_over_problems(application: Application, ctx: Any) -> list[str]:
-    """Waitlisting or declining an application ranked above one already funded needs a reason."""
-    if ctx.comment:
-        return []
-    funded_below = _worse_ranked_in(application, ("awarded",))
-    if funded_below:
-        return [f"a justification is needed: {funded_below} lower-ranked application(s) are funded"]
-    return []
-
-
-def _better_ranked_in(application: Application, states: Iterable[str]) -> int:
-    positions = rank_positions(application.round)
-    mine = positions.get(application.id)
-    if mine is None:
-        return 0
-    st = _states_of(application.round)
-    return sum(1 for app_id, pos in positions.items() if pos < mine and st.get(app_id) in states)
-
-
-def _worse_ranked_in(application: Application, states: Iterable[str]) -> int:
-    positions = rank_positions(application.round)
-    mine = positions.get(application.id)
-    if mine is None:
-        return 0
-    st = _states_of(application.round)
-    return sum(1 for app_id, pos in positions.items() if pos > mine and st.get(app_id) in states)
 
 
 @follows("application", "award")
@@ -133,7 +45,7 @@ def create_award_for(application: Application, ctx: Any) -> Award:
         # read below sees every committed award and no other award commits before this one.
         rounds = Round.__table__
         db.session.execute(update(rounds).where(rounds.c.id == rnd.id).values(id=rounds.c.id))
-    amount = _amount(application, ctx)
+    amount = amount_asked(application, ctx)
     assert amount is not None
     remaining = budget_remaining(rnd)
     if amount > remaining:
@@ -195,20 +107,6 @@ def suggest_slate(
 # The funding line ------------------------------------------------------------------------------
 
 UNDECIDED_STATES = ApplicationState.tagged("undecided")
-_RANK_CACHE = "decisions.rank_positions"
-
-
-@contextmanager
-def ranking_held(rnd: Round) -> Iterator[None]:
-    """Within the block, the guards reuse one ranking of the round instead of ranking it again
-    for every decision (a bulk decision fires many; the ranking depends on reviews, not
-    decisions, so it cannot change in between)."""
-    cache = db.session.info.setdefault(_RANK_CACHE, {})
-    cache[rnd.id] = rank_positions(rnd)
-    try:
-        yield
-    finally:
-        cache.pop(rnd.id, None)
 
 
 @dataclass(frozen=True)
@@ -243,7 +141,7 @@ def funding_line(rnd: Round, quality_floor: Decimal | None = None) -> FundingLin
     queries: the ranking, one query for the applications with their organizations and awards,
     and the committed total. The slate spends what remains of the budget on the applications
     still to decide (scored or waitlisted), in rank order."""
-    ranked = _ranked(rnd)
+    ranked = ranked_rows(rnd)
     found = {
         application.id: (application, organization, award)
         for application, organization, award in db.session.execute(
@@ -256,7 +154,7 @@ def funding_line(rnd: Round, quality_floor: Decimal | None = None) -> FundingLin
     committed = Decimal(committed_total(rnd))
     remaining = Decimal(rnd.budget) - committed
     candidates = [
-        (row.application_id, found[row.application_id][0].requested_amount, _calibrated(row))
+        (row.application_id, found[row.application_id][0].requested_amount, calibrated_score(row))
         for row in ranked
         if row.application_id in found and found[row.application_id][0].state in UNDECIDED_STATES
     ]

@@ -23,8 +23,8 @@ from app.models.award import Award, AwardLetter, AwardPackage
 from app.models.outbox import OutboxJob
 from app.models.round import Round
 from app.outbox import enqueue_effect
+from app.rules.decisions import ranked_rows
 from app.services.awards import render_letter
-from app.services.decisions import _ranked
 from app.storage import sha256, storage
 from reports.letters import html_to_pdf
 from reports.package import (
@@ -66,7 +66,7 @@ def score_table(rnd: Round, application_ids: Iterable[int] | None = None) -> dic
             bool(row.disagreement),
             tuple(int(s) for s in row.overall_scores),
         )
-        for position, row in enumerate(_ranked(rnd), start=1)
+        for position, row in enumerate(ranked_rows(rnd), start=1)
         if wanted is None or row.application_id in wanted
     }
 

@@ -9,15 +9,18 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from app.criteria import NIH_SCALE, kind_of
+from app.criteria import NIH_SCALE as NIH_SCALE  # re-exported for the pages
 from app.criteria import criterion_field as criterion_field  # the form's field names, re-exported
 from app.domain import PRIORITY_AREAS, REGIONS
 from app.extensions import db
 from app.models.application import Application
 from app.models.review import ACTIVE_REVIEW_STATES, Review, ReviewerProfile
-from app.models.round import Round, RubricCriterion
+from app.models.round import Round
 from app.models.user import Organization, User
+from app.rules.reviews import CONFIDENCE as CONFIDENCE  # re-exported for the pages and forms
 from app.rules.reviews import review_counts
+from app.rules.reviews import review_field_problems as review_field_problems
+from app.rules.reviews import review_problems as review_problems
 from app.services.conflicts import conflicted_pairs, is_conflicted
 from app.services.mail import email_sent, send_email
 from app.services.review_reading import application_view as application_view
@@ -28,7 +31,6 @@ from app.states import ReviewState
 from workflows import SYSTEM, fire
 from workflows.engine import follows
 
-CONFIDENCE: dict[int, str] = {1: "Low", 2: "Medium", 3: "High"}
 REMIND_DAYS_BEFORE = 3
 
 
@@ -47,27 +49,6 @@ def reviewer_review(reviewer: User, application_id: int) -> Review | None:
     if review is None or is_conflicted(reviewer, review.application):
         return None
     return review
-
-
-def review_field_problems(review: Review) -> list[tuple[str, str]]:
-    """What a review still needs before it can be submitted, each with the field it is about."""
-    criteria: list[RubricCriterion] = review.application.round.criteria
-    scores = review.criterion_scores or {}
-    problems: list[tuple[str, str]] = []
-    for c in criteria:
-        kind = kind_of(c)
-        for part, message in kind.problems(c, scores.get(str(c.id)) or {}):
-            problems.append((kind.field_name(c, part), message))
-    if review.overall_score not in NIH_SCALE:
-        problems.append(("overall_score", "give the overall impact score"))
-    if review.confidence not in CONFIDENCE:
-        problems.append(("confidence", "give your confidence"))
-    return problems
-
-
-def review_problems(review: Review) -> list[str]:
-    """What a review still needs before it can be submitted."""
-    return [message for _, message in review_field_problems(review)]
 
 
 def save_draft(review: Review, values: dict[str, Any], expected_version: int) -> None:

@@ -12,6 +12,7 @@ from app.extensions import db
 from app.models.application import Application
 from app.models.review import Review
 from app.models.round import Round, RubricCriterion
+from app.rules.rubrics import rubric_problems as rubric_problems  # re-exported
 
 DEFAULT_RUBRIC: tuple[tuple[str, str, str, str], ...] = (
     (
@@ -52,18 +53,6 @@ def add_default_rubric(rnd: Round) -> None:
                 position=position, title=title, guidance=guidance, weight=Decimal(weight), kind=kind
             )
         )
-
-
-def rubric_problems(rnd: Round) -> list[str]:
-    problems = []
-    scored = [c for c in rnd.criteria if kind_of(c).counts_in_score]
-    if not scored:
-        problems.append("the rubric needs at least one criterion scored 1–9")
-    if any(c.weight is None or c.weight <= 0 for c in rnd.criteria):
-        problems.append("every rubric weight must be greater than zero")
-    if any(not (c.title or "").strip() for c in rnd.criteria):
-        problems.append("every rubric criterion needs a title")
-    return problems
 
 
 class RubricLocked(ValueError):

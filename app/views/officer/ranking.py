@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from app.clock import utcnow
 from app.domain import GOVERNMENT_TYPES, PRIORITY_AREAS, US_STATES
-from app.services import ranking
+from app.rules import ranking
 from app.views import roles_required
 from app.views.officer import common
 from app.views.officer.common import bp, round_or_404

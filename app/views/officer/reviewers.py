@@ -14,7 +14,8 @@ from werkzeug.wrappers import Response
 from app.domain import PRIORITY_AREAS, REGIONS, US_STATES
 from app.models.application import Application
 from app.models.review import Review
-from app.services import conflicts, ranking
+from app.rules import ranking
+from app.services import conflicts
 from app.services import review_assignment as assigning
 from app.unit_of_work import attempt
 from app.views import get_for_user_or_404, parse_version, roles_required

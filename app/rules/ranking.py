@@ -3,7 +3,7 @@
 Every function here runs a fixed number of queries, whatever the number of applications,
 reviewers or reviews: one query loads all of a round's submitted reviews, one its criteria, one
 the applications with their organizations and one their priority areas; the counts of the
-progress dashboard are grouped in SQL. The arithmetic is app.services.scoring's.
+progress dashboard are grouped in SQL. The arithmetic is app.rules.scoring's.
 
 Lower is better throughout, as on the NIH scale (1 exceptional … 9 poor).
 """
@@ -26,7 +26,7 @@ from app.models.application import Application, ApplicationPriorityArea
 from app.models.review import ACTIVE_REVIEW_STATES, Conflict, Review
 from app.models.round import Round, RubricCriterion
 from app.models.user import Organization, User
-from app.services import scoring
+from app.rules import scoring
 from app.states import ApplicationState, ReviewState
 
 OPEN_STATES = ReviewState.tagged("open")
