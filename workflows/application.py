@@ -6,6 +6,9 @@ from typing import Any
 
 from app.models.application import Application
 from app.outbox import next_number
+from app.rules.applications import incomplete_sections
+from app.rules.decisions import award_problems, passing_over_problems
+from app.rules.reviews import active_review_count, review_counts
 from app.states import ApplicationState
 from workflows.common import (
     comment_given,  # noqa: F401  (a guard, named below)
@@ -39,8 +42,6 @@ def government_type_admitted(app: Any, ctx: FireContext) -> str | None:
 
 
 def sections_complete(app: Any, ctx: FireContext) -> str | None:
-    from app.rules.applications import incomplete_sections
-
     missing = incomplete_sections(app)
     return ("incomplete: " + ", ".join(missing)) if missing else None
 
@@ -52,14 +53,10 @@ def round_not_closed(app: Any, ctx: FireContext) -> str | None:
 
 
 def reviewer_assigned(app: Any, ctx: FireContext) -> str | None:
-    from app.rules.reviews import active_review_count
-
     return None if active_review_count(app) else "no reviewer is assigned"
 
 
 def review_submitted(app: Any, ctx: FireContext) -> str | None:
-    from app.rules.reviews import review_counts
-
     counts = review_counts(app)
     if counts.submitted == 0:
         return "no review has been submitted"
@@ -69,14 +66,10 @@ def review_submitted(app: Any, ctx: FireContext) -> str | None:
 
 
 def award_fits(app: Any, ctx: FireContext) -> str | None:
-    from app.rules.decisions import award_problems
-
     return "; ".join(award_problems(app, ctx)) or None
 
 
 def justified_if_out_of_order(app: Any, ctx: FireContext) -> str | None:
-    from app.rules.decisions import passing_over_problems
-
     return "; ".join(passing_over_problems(app, ctx)) or None
 
 

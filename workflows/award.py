@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.models.award import Award
+from app.rules.awards import unaccepted_report_count
 from app.states import AwardState
 from workflows.common import (
     comment_given,  # noqa: F401  (a guard, named below)
@@ -33,8 +34,6 @@ def signature_given(award: Any, ctx: FireContext) -> str | None:
 
 
 def reports_accepted(award: Any, ctx: FireContext) -> str | None:
-    from app.rules.awards import unaccepted_report_count
-
     n = unaccepted_report_count(award)
     return f"{n} impact report(s) not yet accepted" if n else None
 

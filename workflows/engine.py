@@ -26,6 +26,9 @@ from transitions.extensions import GraphMachine
 
 from app.clock import utcnow
 from app.domain import ROLES, SYSTEM_ROLE
+from app.extensions import db
+from app.models.audit import AuditEvent
+from app.outbox import enqueue_effect
 from app.states import LifecycleState
 
 
@@ -316,10 +319,6 @@ def fire(
     and the services' follow-ups (other rows, see `follows`), writes the audit event and one outbox
     row per effect, and flushes. The caller commits.
     """
-    from app.extensions import db
-    from app.models.audit import AuditEvent
-    from app.outbox import enqueue_effect
-
     model = lifecycle.model()
     if db.session.get_bind().dialect.name == "postgresql" and entity.id is not None:
         # Reading the locked row refreshes the entity, so role and guards see what was committed.

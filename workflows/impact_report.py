@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.models.impact_report import ImpactReport
+from app.rules.impact_reports import report_problems
 from app.states import AwardState, ImpactReportState
 from workflows.common import comment_given  # noqa: F401  (a guard, named below)
 from workflows.engine import FireContext, Lifecycle, Transition
@@ -20,8 +21,6 @@ def relation_to_report(report: Any, actor: Any) -> set[str]:
 
 
 def required_fields_filled(report: Any, ctx: FireContext) -> str | None:
-    from app.rules.impact_reports import report_problems
-
     problems = report_problems(report)
     return ("incomplete: " + "; ".join(problems)) if problems else None
 

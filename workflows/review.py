@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.models.review import Review
+from app.rules.reviews import review_problems
 from app.states import ApplicationState, ReviewState
 from workflows.engine import FireContext, Lifecycle, Transition
 
@@ -26,8 +27,6 @@ def declarations_made(review: Any, ctx: FireContext) -> str | None:
 
 
 def review_complete(review: Any, ctx: FireContext) -> str | None:
-    from app.rules.reviews import review_problems
-
     problems = review_problems(review)
     return ("incomplete: " + "; ".join(problems)) if problems else None
 

@@ -5,32 +5,26 @@ from __future__ import annotations
 from typing import Any
 
 from app.models.round import Round
+from app.rules.rounds import budget_problems, date_problems, undecided_count
+from app.rules.rubrics import rubric_problems
 from app.states import RoundState
 from workflows.engine import FireContext, Lifecycle, Transition
 
 
 def dates_valid(rnd: Any, ctx: FireContext) -> str | None:
-    from app.rules.rounds import date_problems
-
     problems = date_problems(rnd, ctx.now)
     return "; ".join(problems) or None
 
 
 def budget_valid(rnd: Any, ctx: FireContext) -> str | None:
-    from app.rules.rounds import budget_problems
-
     return "; ".join(budget_problems(rnd)) or None
 
 
 def rubric_valid(rnd: Any, ctx: FireContext) -> str | None:
-    from app.rules.rubrics import rubric_problems
-
     return "; ".join(rubric_problems(rnd)) or None
 
 
 def every_scored_application_decided(rnd: Any, ctx: FireContext) -> str | None:
-    from app.rules.rounds import undecided_count
-
     n = undecided_count(rnd)
     return f"{n} scored application(s) still need a decision" if n else None
 
