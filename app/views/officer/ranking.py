@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from app.clock import utcnow
 from app.domain import GOVERNMENT_TYPES, PRIORITY_AREAS, US_STATES
-from app.rules import ranking
+from app.rules import ranking, review_progress
 from app.views import roles_required
 from app.views.officer import common
 from app.views.officer.common import bp, round_or_404
@@ -28,7 +28,7 @@ def progress(round_id: int) -> str:
     rnd = round_or_404(round_id)
     page = max(1, request.args.get("page", 1, type=int))
     now = utcnow()
-    report = ranking.round_progress(rnd, now, page=page, per_page=common.PAGE_SIZE)
+    report = review_progress.round_progress(rnd, now, page=page, per_page=common.PAGE_SIZE)
     return render_template(
         "officer/progress.html",
         rnd=rnd,
@@ -55,7 +55,7 @@ CHART_BAR_AREA = 360
 CHART_ROW = 28
 
 
-def _bar_chart(rows: list[ranking.ReviewerProgress]) -> dict[str, Any]:
+def _bar_chart(rows: list[review_progress.ReviewerProgress]) -> dict[str, Any]:
     """Geometry of a stacked bar per reviewer (submitted, then outstanding), drawn in SVG."""
     scale = max([r.counts.assigned for r in rows] + [1])
     bars = [

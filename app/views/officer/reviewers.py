@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 from app.domain import PRIORITY_AREAS, REGIONS, US_STATES
 from app.models.application import Application
 from app.models.review import Review
-from app.rules import ranking
+from app.rules import review_progress
 from app.services import conflicts
 from app.services import review_assignment as assigning
 from app.unit_of_work import attempt
@@ -205,7 +205,7 @@ def _render_reviewers(people: list[Any], form: ConflictForm, status: int = 200) 
     return render_template(
         "officer/reviewers.html",
         people=people,
-        loads=ranking.reviewer_loads([u.id for u, _ in people]),
+        loads=review_progress.reviewer_loads([u.id for u, _ in people]),
         form=form,
         conflicts=rows,
         conflict_total=total,
