@@ -178,6 +178,26 @@ def test_guards_are_looked_up_when_they_run(monkeypatch: pytest.MonkeyPatch) -> 
         rounds.guards["budget_valid"] = lambda rnd, ctx: None  # type: ignore[index]
 
 
+def test_a_guard_that_changes_its_mind_while_firing_gives_its_own_reason(
+    make: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another request may commit between the engine's check and the move (SQLite lets a reader
+    see it): the refusal then says what the guard says now, not only that something changed."""
+    rnd = make.round(state="draft")
+    officer = make.officer()
+    answers = iter([None])  # yes when checked, no from then on
+    real = LIFECYCLES["round"].guards["budget_valid"]
+
+    def budget_valid(entity: Any, ctx: FireContext) -> str | None:
+        return next(answers, "the budget was just spent elsewhere") or real(entity, ctx)
+
+    monkeypatch.setattr("workflows.round.budget_valid", budget_valid)
+    with pytest.raises(TransitionRefused) as refused:
+        fire(rnd, "open", officer)
+    assert refused.value.reasons == ["the budget was just spent elsewhere"]
+    assert rnd.state == "draft"
+
+
 # --- the diagrams -------------------------------------------------------------------------------
 
 

@@ -348,7 +348,13 @@ def fire(
     with db.session.no_autoflush:
         moved = lifecycle.machine.events[trigger].trigger(entity, ctx=ctx)
         if not moved:
-            raise TransitionRefused(trigger, ["a condition changed while this was being done"])
+            # A guard said yes a moment ago and no now (another request committed in between,
+            # as SQLite lets a reader see): ask again, so the person reads the reason itself.
+            again = [o for o in available(lifecycle, entity, actor, ctx) if o.transition is t]
+            reasons = list(again[0].reasons) if again and again[0].reasons else []
+            raise TransitionRefused(
+                trigger, reasons or ["a condition changed while this was being done"]
+            )
         for follow_up in follow_ups(lifecycle.name, trigger):
             follow_up(entity, ctx)
     event = AuditEvent(
