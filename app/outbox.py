@@ -8,6 +8,7 @@ factory imports the runner, so every name is known once an app exists.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -17,14 +18,16 @@ from app.extensions import db
 from app.models.outbox import Counter, OutboxJob
 
 JobFunction = Callable[[OutboxJob], None]
-_REGISTRY: dict[str, JobFunction] = {}
+# A job's name → the module and function that run it, looked up when the job runs, so that
+# replacing the function in its module (as a test's monkeypatch does) counts at once.
+_REGISTRY: dict[str, tuple[str, str]] = {}
 
 
 def job(name: str) -> Callable[[JobFunction], JobFunction]:
     """Register a function as the job (workflow effect) called `name`."""
 
     def register(fn: JobFunction) -> JobFunction:
-        _REGISTRY[name] = fn
+        _REGISTRY[name] = (fn.__module__, fn.__name__)
         return fn
 
     return register
@@ -32,7 +35,10 @@ def job(name: str) -> Callable[[JobFunction], JobFunction]:
 
 def registry() -> dict[str, JobFunction]:
     """The jobs registered so far (all of them once `app.jobs` is imported, as the app does)."""
-    return dict(_REGISTRY)
+    return {
+        name: getattr(importlib.import_module(module), function)
+        for name, (module, function) in _REGISTRY.items()
+    }
 
 
 def enqueue_effect(

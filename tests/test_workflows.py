@@ -198,6 +198,18 @@ def test_a_guard_that_changes_its_mind_while_firing_gives_its_own_reason(
     assert rnd.state == "draft"
 
 
+def test_effects_are_looked_up_when_their_job_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A job is found by its name in its module when it runs, like guards: replacing the body
+    counts at once and is undone with the patch."""
+    original = registered_jobs()["send_status_email"]
+    ran: list[object] = []
+    with monkeypatch.context() as patch:
+        patch.setattr("app.effects.send_status_email", ran.append)
+        registered_jobs()["send_status_email"]("a row")
+        assert ran == ["a row"]
+    assert registered_jobs()["send_status_email"] is original
+
+
 # --- the diagrams -------------------------------------------------------------------------------
 
 
