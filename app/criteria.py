@@ -25,6 +25,7 @@ This module imports no model and no service: it works on anything with a criteri
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar, Protocol
@@ -51,17 +52,6 @@ NIH_SCALE: dict[int, str] = {
 TEXT_LIMIT = 20000
 MACRO_FILE = "criteria/_kinds.html"
 MACRO_PURPOSES = ("input", "answer", "ranking")
-REQUIRED_METHODS = (
-    "example",
-    "fields",
-    "initial",
-    "stored",
-    "problems",
-    "aggregate",
-    "csv_header",
-    "csv_cells",
-)
-
 Entry = dict[str, Any]  # one criterion's stored answer in a review
 
 
@@ -112,8 +102,9 @@ def _share(counts: tuple[int, int]) -> str:
     return f"{yes}/{answered}" if answered else ""
 
 
-class CriterionKind:
-    """One kind of rubric criterion. Subclasses fill in every part; ``check_registry`` checks."""
+class CriterionKind(ABC):
+    """One kind of rubric criterion. A subclass gives every abstract method (else it cannot be
+    built) and every class attribute (``check_registry`` checks them at start-up)."""
 
     name: ClassVar[str]
     title: ClassVar[str]
@@ -125,43 +116,45 @@ class CriterionKind:
     def field_name(self, criterion: Criterion, part: str) -> str:
         return criterion_field(criterion.id, part)
 
+    @abstractmethod
     def fields(self, criterion: Criterion, label: str, hint: str | None) -> dict[str, Field]:
         """The unbound form fields, by part."""
-        raise NotImplementedError
 
+    @abstractmethod
     def initial(self, entry: Entry) -> dict[str, Any]:
         """The form's initial values, by part, from the stored entry."""
-        raise NotImplementedError
 
+    @abstractmethod
     def stored(self, data: dict[str, Any]) -> Entry | None:
         """The entry to store from the form's values by part; None stores nothing."""
-        raise NotImplementedError
 
     def form_errors(self, criterion: Criterion, data: dict[str, Any]) -> dict[str, str]:
         """Errors the form shows beside a part (the ones its field validators cannot see)."""
         return {}
 
+    @abstractmethod
     def problems(self, criterion: Criterion, entry: Entry) -> list[tuple[str, str]]:
         """What the review still needs for this criterion before submission: (part, message)."""
-        raise NotImplementedError
 
     def score(self, entry: Entry) -> int | None:
         """Its 1–9 score in the entry, for a kind that counts in the weighted score."""
         return None
 
+    @abstractmethod
     def aggregate(self, entries: Sequence[Entry]) -> Any:
         """Its summary over an application's submitted reviews (one entry per review)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def csv_header(self, criterion: Criterion) -> list[str]:
-        raise NotImplementedError
+        """Its column names in the ranking CSV."""
 
+    @abstractmethod
     def csv_cells(self, aggregate: Any) -> list[str]:
-        raise NotImplementedError
+        """Its cells in the ranking CSV, from its aggregate."""
 
+    @abstractmethod
     def example(self, overall: int) -> Entry:
         """A plausible answer of a reviewer whose overall score is `overall` (the demo's)."""
-        raise NotImplementedError
 
 
 class Scored(CriterionKind):
@@ -372,9 +365,6 @@ def check_registry(
         for attribute in ("title", "description", "parts", "macro"):
             if not getattr(kind, attribute, None):
                 problems.append(f"kind {name!r} has no {attribute}")
-        for method in REQUIRED_METHODS:
-            if getattr(type(kind), method, None) is getattr(CriterionKind, method):
-                problems.append(f"kind {name!r} has no {method}")
         if kind.counts_in_score and type(kind).score is CriterionKind.score:
             problems.append(f"kind {name!r} counts in the score but gives none")
         if module is not None and getattr(kind, "macro", None):

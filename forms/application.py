@@ -3,6 +3,7 @@ completeness for submission, so a draft can be saved however incomplete."""
 
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +24,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.form import FormMeta
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -109,7 +111,11 @@ class NarrativeForm(VersionedForm):
     )
 
 
-class RowForm(Form):
+class _AbstractFormMeta(FormMeta, ABCMeta):
+    """WTForms' form metaclass with abstract methods: a row form without them cannot be built."""
+
+
+class RowForm(Form, metaclass=_AbstractFormMeta):
     """A repeatable row whose fields depend on each other (fill all of them, or none).
 
     Those checks run after the fields' own validation, not as `validate_<field>` methods: a
@@ -117,12 +123,13 @@ class RowForm(Form):
     on the empty field they were meant to catch (a half-filled partner row reached the database).
     """
 
+    @abstractmethod
     def is_blank(self) -> bool:
-        raise NotImplementedError
+        """Nothing typed in the row (it is then left out)."""
 
+    @abstractmethod
     def row_problems(self) -> list[tuple[Any, str]]:
         """(field, message) for each field a filled row still needs."""
-        raise NotImplementedError
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)

@@ -82,11 +82,19 @@ def test_a_kind_without_its_macros_or_methods_is_refused() -> None:
     class Module:  # a template module without the half_* macros
         pass
 
+    with pytest.raises(TypeError) as unbuilt:  # its methods are missing: it cannot be built
+        Half()
+    for missing in ("fields", "stored", "problems", "aggregate", "csv_cells"):
+        assert missing in str(unbuilt.value), missing
+
+    class Unmacroed(Scored):
+        name = "half"
+        macro = "half"
+
     with pytest.raises(RuntimeError) as refused:
-        check_registry(["half"], {"half": Half()}, macros=Module)
-    message = str(refused.value)
-    for missing in ("fields", "stored", "problems", "aggregate", "csv_cells", "half_input"):
-        assert missing in message, missing
+        check_registry(["half"], {"half": Unmacroed()}, macros=Module)
+    for purpose in ("input", "answer", "ranking"):
+        assert f"half_{purpose}" in str(refused.value), purpose
     with pytest.raises(RuntimeError, match="has no title"):
 
         class Untitled(Scored):
