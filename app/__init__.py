@@ -89,6 +89,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         )
         return response
 
+    from app import query_count
+
+    query_count.install(app)
     return app
 
 

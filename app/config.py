@@ -64,6 +64,8 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "REMEMBER_COOKIE_HTTPONLY": True,
         "WTF_CSRF_ENABLED": True,
         "PREFERRED_URL_SCHEME": "https" if production else "http",
+        # Benchmarks read each request's SQL statement count from a header (app/query_count.py).
+        "QUERY_COUNT_HEADER": os.environ.get("L2G_QUERY_COUNT_HEADER") == "1",
     }
     config.update(overrides)
     return config
