@@ -107,6 +107,23 @@ class Application(OwnedByOrganization, db.Model):
         return self.state == "draft" and super().can_edit(user)
 
 
+# The officer's applications list, newest submission first and drafts last (its order is
+# app.services.screening.INBOX_ORDER): over all rounds, and within one round.
+Index(
+    "ix_applications_inbox",
+    Application.submitted_at.is_(None),
+    Application.submitted_at.desc(),
+    Application.id.desc(),
+)
+Index(
+    "ix_applications_round_inbox",
+    Application.round_id,
+    Application.submitted_at.is_(None),
+    Application.submitted_at.desc(),
+    Application.id.desc(),
+)
+
+
 class ApplicationPriorityArea(db.Model):
     __tablename__ = "application_priority_areas"
     __table_args__ = (CheckConstraint(state_check("area", list(PRIORITY_AREAS)), name="area"),)
