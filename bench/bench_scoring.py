@@ -8,6 +8,12 @@ no reviewer reviews their own state's applications (about 2 % of all pairs).  Sc
 
 Run: ``.venv/bin/python -m bench.bench_scoring`` (add ``--exact`` to also time a solve that proves
 the exact optimum instead of stopping at the default balance tolerance).
+
+Calibration is timed twice in the same run: ``app.rules.scoring.calibrate`` (numpy) and the pure
+Python conjugate gradients it replaced (kept here only, as ``python_calibrate``), with the largest
+difference between their offsets and calibrated scores; the round's percentiles and disagreement
+likewise, vectorised (``round_percentiles``, ``round_disagreement``) against the per-application
+functions.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ from app.rules.scoring import (
     nih_score,
     percentiles,
     rank,
+    round_disagreement,
+    round_percentiles,
 )
 from app.services.assignment import ApplicationItem, Pair, Reviewer, assign
 
@@ -107,6 +115,128 @@ def timed(repeats: int, work: Callable[[], T]) -> tuple[float, float, T]:
     return statistics.median(walls), statistics.median(cpus), result
 
 
+def python_calibrate(
+    reviews: list[ReviewScore], full_weight_reviews: int = 5, tolerance: float = 1e-10
+) -> Calibration:
+    """The pure Python calibration that ``calibrate`` replaced (same model, same stopping rule),
+    kept for the before/after figure."""
+    by_app: dict[int, list[tuple[int, float]]] = {}
+    by_reviewer: dict[int, list[tuple[int, float]]] = {}
+    for review in reviews:
+        by_app.setdefault(review.application_id, []).append((review.reviewer_id, review.score))
+        by_reviewer.setdefault(review.reviewer_id, []).append((review.application_id, review.score))
+    raw = {a: math.fsum(s for _, s in rows) / len(rows) for a, rows in by_app.items()}
+    counts = {r: len(rows) for r, rows in by_reviewer.items()}
+    reviewer_ids = list(by_reviewer)
+    index = {r: k for k, r in enumerate(reviewer_ids)}
+    panels = [[index[r] for r, _ in rows] for rows in by_app.values()]
+    diagonal = [float(max(counts[r], full_weight_reviews)) for r in reviewer_ids]
+    parent = {r: r for r in by_reviewer}
+
+    def find(r: int) -> int:
+        while parent[r] != r:
+            parent[r] = parent[parent[r]]
+            r = parent[r]
+        return r
+
+    for rows in by_app.values():
+        first = find(rows[0][0])
+        for r, _ in rows[1:]:
+            root = find(r)
+            if root != first:
+                parent[root] = first
+    members: dict[int, list[int]] = {}
+    for r in by_reviewer:
+        members.setdefault(find(r), []).append(index[r])
+    groups = list(members.values())
+
+    def project(vector: list[float]) -> list[float]:
+        for group in groups:
+            mean = math.fsum(vector[k] for k in group) / len(group)
+            for k in group:
+                vector[k] -= mean
+        return vector
+
+    def apply(vector: list[float]) -> list[float]:
+        product = [d * x for d, x in zip(diagonal, vector, strict=True)]
+        for panel in panels:
+            share = sum(vector[k] for k in panel) / len(panel)
+            for k in panel:
+                product[k] -= share
+        return project(product)
+
+    target = [0.0] * len(reviewer_ids)
+    for a, rows in by_app.items():
+        for r, score in rows:
+            target[index[r]] += score - raw[a]
+    offsets = [0.0] * len(reviewer_ids)
+    residual = project(target)
+    direction = list(residual)
+    size = math.fsum(x * x for x in residual)
+    stop = size * tolerance * tolerance
+    iterations = 0
+    while size > stop and iterations < 1000:
+        iterations += 1
+        product = apply(direction)
+        step = size / math.fsum(p * q for p, q in zip(direction, product, strict=True))
+        offsets = [o + step * p for o, p in zip(offsets, direction, strict=True)]
+        residual = [r - step * q for r, q in zip(residual, product, strict=True)]
+        new_size = math.fsum(x * x for x in residual)
+        direction = [r + (new_size / size) * p for r, p in zip(residual, direction, strict=True)]
+        size = new_size
+    offset_of = dict(zip(reviewer_ids, offsets, strict=True))
+    calibrated = {
+        a: math.fsum(s - offset_of[r] for r, s in rows) / len(rows) for a, rows in by_app.items()
+    }
+    return Calibration(raw, calibrated, offset_of, counts, iterations, size <= stop)
+
+
+def scalar_round_stats(reviews: list[ReviewScore], calibration: Calibration) -> Any:
+    """Percentiles and disagreement of the round through the per-application functions."""
+    scores: dict[int, list[float]] = {}
+    for review in reviews:
+        scores.setdefault(review.application_id, []).append(review.score)
+    return percentiles(calibration.calibrated), {a: disagreement(s) for a, s in scores.items()}
+
+
+def vector_round_stats(reviews: list[ReviewScore], calibration: Calibration) -> Any:
+    """The same through round_percentiles and round_disagreement."""
+    ids = list(calibration.calibrated)
+    found = round_percentiles(list(calibration.calibrated.values()))
+    spreads = round_disagreement(
+        [r.application_id for r in reviews], [r.score for r in reviews]
+    ).by_application()
+    return dict(zip(ids, found.tolist(), strict=True)), spreads
+
+
+def calibration_figures(reviews: list[ReviewScore], repeats: int) -> tuple[dict[str, Any], Any]:
+    """numpy calibration against the pure Python one, and vectorised round statistics against
+    the per-application ones, each pair timed in the same run."""
+    figures: dict[str, Any] = {}
+    wall, cpu, calibration = timed(repeats, lambda: calibrate(reviews))
+    old_wall, _, old = timed(repeats, lambda: python_calibrate(reviews))
+    figures["calibration_seconds"] = round(wall, 4)
+    figures["calibration_cpu_seconds"] = round(cpu, 4)
+    figures["calibration_python_seconds"] = round(old_wall, 3)
+    figures["calibration_speedup"] = round(old_wall / wall, 1)
+    figures["calibration_iterations"] = calibration.iterations
+    figures["calibration_python_iterations"] = old.iterations
+    figures["calibration_max_difference"] = max(
+        max(abs(calibration.offsets[r] - old.offsets[r]) for r in old.offsets),
+        max(abs(calibration.calibrated[a] - old.calibrated[a]) for a in old.calibrated),
+    )
+    wall, _, vector = timed(repeats, lambda: vector_round_stats(reviews, calibration))
+    old_wall, _, scalar = timed(repeats, lambda: scalar_round_stats(reviews, calibration))
+    figures["round_stats_seconds"] = round(wall, 4)
+    figures["round_stats_scalar_seconds"] = round(old_wall, 4)
+    figures["round_stats_speedup"] = round(old_wall / wall, 1)
+    figures["round_stats_percentiles_equal"] = vector[0] == scalar[0]
+    figures["round_stats_flags_equal"] = all(
+        (vector[1][a].flag, vector[1][a].spread) == (d.flag, d.spread) for a, d in scalar[1].items()
+    )
+    return figures, calibration
+
+
 def rank_round(reviews: list[ReviewScore], calibration: Calibration) -> dict[str, Any]:
     """Everything the ranking page needs once the calibration is done."""
     scores: dict[int, list[float]] = {}
@@ -165,10 +295,8 @@ def run(repeats: int = 3, exact: bool = False) -> dict[str, Any]:
 
     reviews, quality = synthetic_scores(result.pairs)
     figures["reviews"] = len(reviews)
-    wall, cpu, calibration = timed(repeats, lambda: calibrate(reviews))
-    figures["calibration_seconds"] = round(wall, 3)
-    figures["calibration_cpu_seconds"] = round(cpu, 3)
-    figures["calibration_iterations"] = calibration.iterations
+    calibration_part, calibration = calibration_figures(reviews, repeats)
+    figures.update(calibration_part)
     figures["rmse_raw_mean"] = round(_rmse(calibration.raw, quality), 4)
     figures["rmse_calibrated"] = round(_rmse(calibration.calibrated, quality), 4)
     wall, cpu, ranking = timed(repeats, lambda: rank_round(reviews, calibration))

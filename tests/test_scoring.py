@@ -6,6 +6,8 @@ import math
 import random
 from decimal import Decimal
 
+import networkx as nx
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -22,6 +24,8 @@ from app.rules.scoring import (
     nih_score,
     percentiles,
     rank,
+    round_disagreement,
+    round_percentiles,
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -127,6 +131,29 @@ def test_percentiles_are_monotone_and_average_fifty(scores: dict[int, int]) -> N
                 assert result[a] == result[b]
 
 
+near_ties = st.sampled_from([0.0, 1e-10, 4e-10, 6e-10, 1e-9, 1e-7, 0.25, 0.5])
+
+
+@given(
+    st.lists(
+        st.tuples(st.floats(1, 9, allow_nan=False), near_ties),
+        max_size=60,
+    )
+)
+@settings(max_examples=150)
+def test_round_percentiles_equal_the_scalar_ones(values: list[tuple[float, float]]) -> None:
+    # Scores a hair apart (below and above the tie precision) as well as plain ties.
+    scores = [min(base + nudge, 9.0) for base, nudge in values]
+    scores += scores[: len(scores) // 3]
+    expected = percentiles(dict(enumerate(scores)))
+    result = round_percentiles(scores)
+    assert result.tolist() == [expected[k] for k in range(len(scores))]
+
+
+def test_round_percentiles_of_none() -> None:
+    assert round_percentiles([]).tolist() == []
+
+
 # ---------------------------------------------------------------------------------------------
 # Disagreement
 
@@ -161,6 +188,31 @@ def test_disagreement_by_standard_deviation_alone() -> None:
 def test_disagreement_reports_sample_stdev() -> None:
     assert disagreement([2, 4, 6]) == Disagreement(flag=True, spread=4.0, stdev=2.0)
     assert disagreement([3]) == Disagreement(flag=False, spread=0.0, stdev=0.0)
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 15), st.sampled_from([1, 1.5, 2, 3, 4, 4.25, 5, 6, 7, 8, 9])),
+        max_size=80,
+    )
+)
+@settings(max_examples=150)
+def test_round_disagreement_equals_the_scalar_one(reviews: list[tuple[int, float]]) -> None:
+    by_application: dict[int, list[float]] = {}
+    for application_id, score in reviews:
+        by_application.setdefault(application_id, []).append(score)
+    result = round_disagreement([a for a, _ in reviews], [s for _, s in reviews])
+    assert result.application_ids == list(by_application)
+    assert result.counts.tolist() == [len(own) for own in by_application.values()]
+    for application_id, found in result.by_application().items():
+        expected = disagreement(by_application[application_id])
+        assert (found.flag, found.spread) == (expected.flag, expected.spread)
+        assert found.stdev == pytest.approx(expected.stdev, abs=1e-12)
+
+
+def test_round_disagreement_of_none() -> None:
+    result = round_disagreement([], [])
+    assert result.application_ids == [] and result.by_application() == {}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -364,3 +416,91 @@ def test_a_constant_added_to_one_reviewer_shifts_everything_alike(
         constant * (1 - 1 / len(reviewers)), abs=1e-6
     )
     assert percentiles(after.calibrated) == pytest.approx(percentiles(before.calibrated))
+
+
+def _dense_least_squares(
+    reviews: list[ReviewScore], full_weight_reviews: int = 5
+) -> tuple[dict[int, float], dict[int, float]]:
+    """The calibration solved directly: least squares over application effects and reviewer
+    offsets (the penalty as extra rows), with each connected group's offsets restricted to
+    sum to zero by writing them in a basis of that subspace.  Offsets and calibrated scores."""
+    apps = sorted({r.application_id for r in reviews})
+    reviewers = sorted({r.reviewer_id for r in reviews})
+    a_pos = {a: k for k, a in enumerate(apps)}
+    r_pos = {r: k for k, r in enumerate(reviewers)}
+    graph = nx.Graph()
+    graph.add_nodes_from(("r", r) for r in reviewers)
+    graph.add_edges_from((("r", r.reviewer_id), ("a", r.application_id)) for r in reviews)
+    groups = [
+        [r_pos[node[1]] for node in component if node[0] == "r"]
+        for component in nx.connected_components(graph)
+    ]
+    constraints = np.zeros((len(groups), len(reviewers)))
+    for g, members in enumerate(groups):
+        constraints[g, members] = 1.0
+    _, _, vt = np.linalg.svd(constraints)
+    basis = vt[len(groups) :].T  # offsets = basis @ z satisfy every group's sum = 0
+    counts = {r: sum(1 for x in reviews if x.reviewer_id == r) for r in reviewers}
+    penalised = [r for r in reviewers if counts[r] < full_weight_reviews]
+    design = np.zeros((len(reviews) + len(penalised), len(apps) + len(reviewers)))
+    target = np.zeros(len(design))
+    for k, review in enumerate(reviews):
+        design[k, a_pos[review.application_id]] = 1.0
+        design[k, len(apps) + r_pos[review.reviewer_id]] = 1.0
+        target[k] = review.score
+    for k, r in enumerate(penalised, start=len(reviews)):
+        design[k, len(apps) + r_pos[r]] = math.sqrt(full_weight_reviews - counts[r])
+    reduced = np.hstack([design[:, : len(apps)], design[:, len(apps) :] @ basis])
+    solution = np.linalg.lstsq(reduced, target, rcond=None)[0]
+    offsets = basis @ solution[len(apps) :]
+    offset_of = {r: float(offsets[r_pos[r]]) for r in reviewers}
+    calibrated = {
+        a: math.fsum(x.score - offset_of[x.reviewer_id] for x in reviews if x.application_id == a)
+        / sum(1 for x in reviews if x.application_id == a)
+        for a in apps
+    }
+    return offset_of, calibrated
+
+
+@st.composite
+def scattered_rounds(draw: st.DrawFn) -> list[ReviewScore]:
+    """Small rounds with separate panels, reviewers with few and many reviews, halves."""
+    n_reviewers = draw(st.integers(1, 9))
+    reviews = []
+    for a in range(draw(st.integers(1, 20))):
+        panel = draw(st.lists(st.integers(0, n_reviewers - 1), min_size=1, max_size=4, unique=True))
+        reviews += [
+            ReviewScore(10 + r, 100 + a, draw(st.sampled_from([1, 2, 2.5, 3, 4, 5, 6.5, 7, 9])))
+            for r in panel
+        ]
+    return reviews
+
+
+@given(scattered_rounds())
+@settings(max_examples=120, deadline=None)
+def test_calibration_equals_the_dense_least_squares_solution(reviews: list[ReviewScore]) -> None:
+    result = calibrate(reviews)
+    offsets, calibrated = _dense_least_squares(reviews)
+    assert result.converged
+    assert set(result.offsets) == set(offsets) and set(result.calibrated) == set(calibrated)
+    for r, offset in offsets.items():
+        assert result.offsets[r] == pytest.approx(offset, abs=1e-9)
+    for a, score in calibrated.items():
+        assert result.calibrated[a] == pytest.approx(score, abs=1e-9)
+
+
+def test_calibration_keys_follow_the_order_reviews_arrive_in() -> None:
+    reviews = [ReviewScore(r, a, 1 + (a * r) % 9) for a in (30, 10, 20) for r in (7, 3, 5)]
+    result = calibrate(reviews)
+    assert list(result.raw) == list(result.calibrated) == [30, 10, 20]
+    assert list(result.offsets) == list(result.review_counts) == [7, 3, 5]
+
+
+def test_a_long_chain_of_panels_is_one_group() -> None:
+    # Reviewer k shares one application with k + 1 only: the group spans 200 reviewers.
+    reviews = [ReviewScore(k + j, k, 2 + 3 * j + (k % 2)) for k in range(199) for j in (0, 1)]
+    result = calibrate(reviews)
+    offsets, _ = _dense_least_squares(reviews)
+    assert math.fsum(result.offsets.values()) == pytest.approx(0, abs=1e-9)
+    for r, offset in offsets.items():
+        assert result.offsets[r] == pytest.approx(offset, abs=1e-9)

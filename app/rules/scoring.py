@@ -30,6 +30,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import TypeVar
 
+import numpy as np
+
 BEST_SCORE = 1
 WORST_SCORE = 9
 FULL_WEIGHT_REVIEWS = 5
@@ -124,100 +126,124 @@ def calibrate(
     to zero.  Conjugate gradients on that subspace reach its minimum in at most one step per
     reviewer (in exact arithmetic), far fewer than alternating between effects and offsets
     takes when reviewers and applications are matched by expertise and so mix slowly.  It stops
-    when the residual falls below ``tolerance`` times its initial size.
+    when the residual falls below ``tolerance`` times its initial size.  The arithmetic runs on
+    numpy arrays indexed by review: each step is a few gathers and ``bincount`` sums.
     """
-    by_app: dict[int, list[tuple[int, float]]] = {}
-    by_reviewer: dict[int, list[tuple[int, float]]] = {}
-    seen: set[tuple[int, int]] = set()
-    for review in reviews:
-        _check_score(review.score)
-        pair = (review.reviewer_id, review.application_id)
-        if pair in seen:
-            raise ValueError(f"reviewer {pair[0]} scored application {pair[1]} twice")
-        seen.add(pair)
-        by_app.setdefault(review.application_id, []).append((review.reviewer_id, review.score))
-        by_reviewer.setdefault(review.reviewer_id, []).append((review.application_id, review.score))
-    raw = {a: math.fsum(s for _, s in rows) / len(rows) for a, rows in by_app.items()}
-    counts = {r: len(rows) for r, rows in by_reviewer.items()}
-    reviewer_ids = list(by_reviewer)
-    index = {r: k for k, r in enumerate(reviewer_ids)}
-    # Per application: its reviewers' positions; the quadratic's matrix is
-    # diag(max(n_r, full_weight_reviews)) - Σ_applications 1_R 1_R^T / |R|.
-    panels = [[index[r] for r, _ in rows] for rows in by_app.values()]
-    diagonal = [float(max(counts[r], full_weight_reviews)) for r in reviewer_ids]
-    groups = [[index[r] for r in group] for group in _reviewer_groups(by_app, by_reviewer)]
+    rows = list(reviews)
+    if not rows:
+        return Calibration(raw={}, calibrated={}, offsets={}, review_counts={})
+    given = [review.score for review in rows]
+    scores, suspects = _scores_array(given)
+    reviewer_ids, reviewer_of = _first_seen_index([review.reviewer_id for review in rows])
+    application_ids, application_of = _first_seen_index([review.application_id for review in rows])
+    n_reviewers, n_applications = len(reviewer_ids), len(application_ids)
+    pairs = reviewer_of * n_applications + application_of
+    _, first = np.unique(pairs, return_index=True)
+    repeated = np.ones(len(pairs), dtype=bool)
+    repeated[first] = False
+    twice = int(np.argmax(repeated)) if len(first) < len(pairs) else len(rows)
+    # The first bad review in the given order is the one reported, as a loop would.
+    for k in suspects[suspects < twice].tolist():
+        _check_score(given[k])
+    if twice < len(rows):
+        pair = (rows[twice].reviewer_id, rows[twice].application_id)
+        raise ValueError(f"reviewer {pair[0]} scored application {pair[1]} twice")
 
-    def project(vector: list[float]) -> list[float]:
-        for group in groups:
-            mean = math.fsum(vector[k] for k in group) / len(group)
-            for k in group:
-                vector[k] -= mean
-        return vector
+    def per_application(values: np.ndarray) -> np.ndarray:
+        return np.bincount(application_of, weights=values, minlength=n_applications)
 
-    def apply(vector: list[float]) -> list[float]:
-        product = [d * x for d, x in zip(diagonal, vector, strict=True)]
-        for panel in panels:
-            share = sum(vector[k] for k in panel) / len(panel)
-            for k in panel:
-                product[k] -= share
-        return project(product)
+    def per_reviewer(values: np.ndarray) -> np.ndarray:
+        return np.bincount(reviewer_of, weights=values, minlength=n_reviewers)
 
-    target = [0.0] * len(reviewer_ids)
-    for a, rows in by_app.items():
-        for r, score in rows:
-            target[index[r]] += score - raw[a]
-    offsets = [0.0] * len(reviewer_ids)
-    residual = project(target)
-    direction = list(residual)
-    size = math.fsum(x * x for x in residual)
+    panel_sizes = np.bincount(application_of, minlength=n_applications).astype(float)
+    counts = np.bincount(reviewer_of, minlength=n_reviewers)
+    raw = per_application(scores) / panel_sizes
+    # The quadratic's matrix: diag(max(n_r, full_weight_reviews)) - Σ_applications 1_R 1_R^T / |R|.
+    diagonal = np.maximum(counts, full_weight_reviews).astype(float)
+    group = _reviewer_groups(reviewer_of, application_of, n_reviewers, n_applications)
+    group_sizes = np.bincount(group, minlength=n_reviewers).astype(float)
+    group_sizes[group_sizes == 0] = 1.0  # labels no group uses
+
+    def project(vector: np.ndarray) -> np.ndarray:
+        means = np.bincount(group, weights=vector, minlength=n_reviewers) / group_sizes
+        return vector - means[group]
+
+    def apply(vector: np.ndarray) -> np.ndarray:
+        shares = per_application(vector[reviewer_of]) / panel_sizes
+        return project(diagonal * vector - per_reviewer(shares[application_of]))
+
+    offsets = np.zeros(n_reviewers)
+    residual = project(per_reviewer(scores - raw[application_of]))
+    direction = residual.copy()
+    size = float(residual @ residual)
     stop = size * tolerance * tolerance
     iterations = 0
     while size > stop and iterations < max_iterations:
         iterations += 1
         product = apply(direction)
-        step = size / math.fsum(p * q for p, q in zip(direction, product, strict=True))
-        offsets = [o + step * p for o, p in zip(offsets, direction, strict=True)]
-        residual = [r - step * q for r, q in zip(residual, product, strict=True)]
-        new_size = math.fsum(x * x for x in residual)
-        direction = [r + (new_size / size) * p for r, p in zip(residual, direction, strict=True)]
+        step = size / float(direction @ product)
+        offsets += step * direction
+        residual -= step * product
+        new_size = float(residual @ residual)
+        direction = residual + (new_size / size) * direction
         size = new_size
-    offset_of = dict(zip(reviewer_ids, offsets, strict=True))
-    calibrated = {
-        a: math.fsum(s - offset_of[r] for r, s in rows) / len(rows) for a, rows in by_app.items()
-    }
+    calibrated = per_application(scores - offsets[reviewer_of]) / panel_sizes
     return Calibration(
-        raw=raw,
-        calibrated=calibrated,
-        offsets=offset_of,
-        review_counts=counts,
+        raw=dict(zip(application_ids, raw.tolist(), strict=True)),
+        calibrated=dict(zip(application_ids, calibrated.tolist(), strict=True)),
+        offsets=dict(zip(reviewer_ids, offsets.tolist(), strict=True)),
+        review_counts=dict(zip(reviewer_ids, counts.tolist(), strict=True)),
         iterations=iterations,
         converged=size <= stop,
     )
 
 
+def _scores_array(scores: list[float]) -> tuple[np.ndarray, np.ndarray]:
+    """The scores as floats, and the positions of those `_check_score` must look at: out of
+    the scale, or not a plain int or float (a bool, a string, ...)."""
+    if set(map(type, scores)) <= {int, float}:
+        plain = np.ones(len(scores), dtype=bool)
+    else:
+        plain = np.fromiter((type(score) in (int, float) for score in scores), bool, len(scores))
+    try:
+        values = np.asarray(scores, dtype=float)
+    except (TypeError, ValueError):
+        return np.zeros(len(scores)), np.arange(len(scores))
+    suspect = ~plain | (values < BEST_SCORE) | (values > WORST_SCORE) | np.isnan(values)
+    return values, np.flatnonzero(suspect)
+
+
+def _first_seen_index(ids: Sequence[int]) -> tuple[list[int], np.ndarray]:
+    """The distinct ids in order of first appearance, and each entry's position among them."""
+    distinct, first, inverse = np.unique(np.asarray(ids), return_index=True, return_inverse=True)
+    order = np.argsort(first)
+    position = np.empty(len(order), dtype=np.intp)
+    position[order] = np.arange(len(order))
+    return distinct[order].tolist(), position[inverse.reshape(-1)]
+
+
 def _reviewer_groups(
-    by_app: Mapping[int, list[tuple[int, float]]],
-    by_reviewer: Mapping[int, list[tuple[int, float]]],
-) -> list[list[int]]:
-    """Reviewers linked through shared applications (connected components), each sorted."""
-    parent = {r: r for r in by_reviewer}
+    reviewer_of: np.ndarray, application_of: np.ndarray, n_reviewers: int, n_applications: int
+) -> np.ndarray:
+    """Each reviewer's group (connected through shared applications) as its lowest member.
 
-    def find(r: int) -> int:
-        while parent[r] != r:
-            parent[r] = parent[parent[r]]
-            r = parent[r]
-        return r
-
-    for rows in by_app.values():
-        first = find(rows[0][0])
-        for r, _ in rows[1:]:
-            root = find(r)
-            if root != first:
-                parent[root] = first
-    groups: dict[int, list[int]] = {}
-    for r in by_reviewer:
-        groups.setdefault(find(r), []).append(r)
-    return [sorted(g) for g in groups.values()]
+    Labels spread along reviews (reviewer → application → reviewer) as minima, and each label
+    then jumps to its own label's label, so long chains of panels settle in few rounds.
+    """
+    label = np.arange(n_reviewers)
+    while True:
+        lowest = np.full(n_applications, n_reviewers)
+        np.minimum.at(lowest, application_of, label[reviewer_of])
+        spread = label.copy()
+        np.minimum.at(spread, reviewer_of, lowest[application_of])
+        while True:
+            jumped = spread[spread]
+            if np.array_equal(jumped, spread):
+                break
+            spread = jumped
+        if np.array_equal(spread, label):
+            return label
+        label = spread
 
 
 def percentiles(scores: Mapping[K, float]) -> dict[K, float]:
@@ -256,6 +282,85 @@ def disagreement(scores: Sequence[float]) -> Disagreement:
     stdev = statistics.stdev(scores)
     flag = round(spread, TIE_DIGITS) >= SPREAD_FLAG or round(stdev, TIE_DIGITS) >= STDEV_FLAG
     return Disagreement(flag, spread, stdev)
+
+
+def round_percentiles(scores: Sequence[float] | np.ndarray) -> np.ndarray:
+    """`percentiles` of a whole round at once: the percentile of each score, in the given order.
+
+    The same tie rule (scores equal to TIE_DIGITS places share the mean of their ranks) and
+    the same arithmetic, so each value equals the one `percentiles` gives.
+    """
+    values = np.asarray(scores, dtype=float)
+    n = len(values)
+    if not n:
+        return np.zeros(0)
+    # Python's round, not numpy's (which scales by 10**digits and can differ in the last place).
+    keys = np.array([round(value, TIE_DIGITS) for value in values.tolist()])
+    _, tie, sizes = np.unique(keys, return_inverse=True, return_counts=True)
+    end = np.cumsum(sizes) - 1  # 0-based position of each tie group's last member
+    start = end - sizes + 1
+    mean_rank = (start + end) / 2 + 1
+    return (100 * (mean_rank - 0.5) / n)[tie]
+
+
+@dataclass(frozen=True)
+class RoundDisagreement:
+    """`disagreement` of every application of a round, as arrays aligned on ``application_ids``
+    (in order of first appearance), with each application's number of scores."""
+
+    application_ids: list[int]
+    counts: np.ndarray
+    spread: np.ndarray
+    stdev: np.ndarray
+    flag: np.ndarray
+
+    def by_application(self) -> dict[int, Disagreement]:
+        return {
+            application_id: Disagreement(bool(flag), spread, stdev)
+            for application_id, flag, spread, stdev in zip(
+                self.application_ids,
+                self.flag.tolist(),
+                self.spread.tolist(),
+                self.stdev.tolist(),
+                strict=True,
+            )
+        }
+
+
+def round_disagreement(
+    application_ids: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray
+) -> RoundDisagreement:
+    """Spread, sample standard deviation and flag of each application's scores, for a whole
+    round given one (application id, score) per review.
+
+    The spread and flag follow `disagreement` exactly; the standard deviation is computed in
+    floating point (two passes: mean, then squared deviations) and so agrees with
+    `statistics.stdev` to about 1e-15 rather than to the last bit.
+    """
+    values = np.asarray(scores, dtype=float)
+    ids, of = _first_seen_index(application_ids)
+    n = len(ids)
+    counts = np.bincount(of, minlength=n)
+    if not n:
+        empty = np.zeros(0)
+        return RoundDisagreement([], counts, empty, empty, np.zeros(0, dtype=bool))
+    order = np.argsort(of, kind="stable")
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    grouped = values[order]
+    spread = np.maximum.reduceat(grouped, starts) - np.minimum.reduceat(grouped, starts)
+    means = np.bincount(of, weights=values, minlength=n) / counts
+    squares = np.bincount(of, weights=(values - means[of]) ** 2, minlength=n)
+    several = counts >= 2
+    stdev = np.sqrt(np.divide(squares, counts - 1, out=np.zeros(n), where=several))
+    flag = np.fromiter(
+        (
+            round(s, TIE_DIGITS) >= SPREAD_FLAG or round(d, TIE_DIGITS) >= STDEV_FLAG
+            for s, d in zip(spread.tolist(), stdev.tolist(), strict=True)
+        ),
+        bool,
+        n,
+    )
+    return RoundDisagreement(ids, counts, spread, stdev, flag & several)
 
 
 @dataclass(frozen=True)
