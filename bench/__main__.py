@@ -15,7 +15,11 @@ modules write go to ``bench/out/``, or ``bench/out/quick/`` in a quick run and
 ``bench/out/combined/`` for a module run at other sizes than its own (see ``FALLBACK``), so they
 never replace the files of the module's own full run.
 
-The exit status is 1 if a module failed or a page's SQL query count differed between sizes.
+The exit status is 1 if a module failed, a page's SQL query count differed between sizes, or a
+page answered an error (a module's ``pages_ok`` figure is false).
+
+``bench_http`` is the benchmark over HTTP (gunicorn on PostgreSQL, see its docstring); the others
+time pages in-process with Flask's test client on SQLite, quicker to run.
 """
 
 from __future__ import annotations
@@ -216,7 +220,10 @@ def main(argv: list[str] | None = None) -> int:
                 entry["module_constants"] = saved["attrs"]
                 entry["figures"] = _jsonable(figures(name, saved["result"], saved["summary"]))
                 entry["result"] = saved["result"]
-                if entry["figures"].get("sql_counts_equal_at_both_sizes") is False:
+                checks = entry["figures"]
+                if checks.get("sql_counts_equal_at_both_sizes") is False:
+                    failed = True
+                if checks.get("pages_ok") is False:  # a page answered an error (bench_http)
                     failed = True
             else:
                 failed = True
