@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_datetime
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 # What each kind means (title, form fields, ranking, CSV, macros) is app.criteria's registry, which
 # create_app checks against this list.
 CRITERION_KINDS: tuple[str, ...] = ("scored", "sufficiency", "yes_no")
+LOCALE = Locale.parse("en_US")  # parsed once, not by Babel on every moment shown
 
 
 class Round(db.Model):
@@ -73,7 +75,7 @@ class Round(db.Model):
     def format_moment(self, moment: datetime) -> str:
         """A moment as people of this round read it: in its zone, with the zone's name."""
         return format_datetime(
-            moment, "EEEE, MMMM d, y 'at' h:mm:ss a zzz", tzinfo=self.zone, locale="en_US"
+            moment, "EEEE, MMMM d, y 'at' h:mm:ss a zzz", tzinfo=self.zone, locale=LOCALE
         )
 
     @property

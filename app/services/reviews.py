@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, load_only
 
 from app.criteria import NIH_SCALE as NIH_SCALE  # re-exported for the pages
 from app.criteria import criterion_field as criterion_field  # the form's field names, re-exported
@@ -105,6 +105,34 @@ QUEUE_SORTS = {
 }
 
 
+# What a queue row shows and the conflict check reads: a reviewer's queue holds 100 and more
+# reviews, and their scores, comments and the applications' narratives stay in the database.
+QUEUE_COLUMNS = (
+    load_only(
+        Review.application_id,
+        Review.reviewer_id,
+        Review.state,
+        Review.version,
+        Review.assigned_at,
+        Review.due_at,
+    ),
+    load_only(
+        Application.round_id,
+        Application.organization_id,
+        Application.reference,
+        Application.state,
+        Application.version,
+        Application.title,
+    ),
+    load_only(
+        Organization.legal_name,
+        Organization.government_type,
+        Organization.state_code,
+    ),
+    load_only(Round.title, Round.timezone, Round.blind_review),
+)
+
+
 def reviewer_queue(reviewer: User, sort: str = "due") -> list[QueueRow]:
     """One query: the reviewer's active reviews with their application and round.
 
@@ -119,6 +147,7 @@ def reviewer_queue(reviewer: User, sort: str = "due") -> list[QueueRow]:
         .join(Round, Application.round_id == Round.id)
         .join(Organization, Application.organization_id == Organization.id)
         .where(Review.reviewer_id == reviewer.id, Review.state.in_(ACTIVE_REVIEW_STATES))
+        .options(*QUEUE_COLUMNS)
         .order_by(*order)
     ).all()
     conflicted = conflicted_pairs([reviewer.id], [application for _, application, _, _ in rows])
