@@ -47,7 +47,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     # The services that follow a transition (the award an approval creates, the reports an
     # acceptance owes...) register with the engine when imported: import them with the app.
-    from app.services import awards, conflicts, decisions, impact_reports, reviews  # noqa: F401
+    from app.services import (  # noqa: F401
+        awards,
+        conflicts,
+        decisions,
+        impact_reports,
+        reviews,
+        scores,
+    )
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:

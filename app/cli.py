@@ -112,6 +112,27 @@ def rounds_close_due() -> None:
     click.echo(f"Closed {len(closed)} round(s).")
 
 
+@rounds_cli.command("rescore")
+@click.option("--round", "round_id", type=int, help="Only this round (default: every round).")
+def rounds_rescore(round_id: int | None) -> None:
+    """Store every application's scores from its reviews and rank the round again: after data
+    was loaded without the engine, or after upgrading to stored scores."""
+    from app.extensions import db
+    from app.models.round import Round
+    from app.services.scores import rebuild_all, rebuild_round
+
+    if round_id is None:
+        done = rebuild_all()
+    else:
+        rnd = db.session.get(Round, round_id)
+        if rnd is None:
+            raise click.BadParameter(f"no round {round_id}", param_hint="--round")
+        done = {rnd.id: rebuild_round(rnd)}
+    commit()
+    for rid, version in done.items():
+        click.echo(f"Round {rid}: ranking version {version}.")
+
+
 @click.group("reviews", help="Review housekeeping for cron or the rq scheduler.")
 def reviews_cli() -> None:
     pass

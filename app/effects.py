@@ -19,6 +19,7 @@ from app.services.awards import render_letter
 from app.services.mail import send_email
 from app.services.packages import build, prepare_part
 from app.services.reviews import complete_if_all_in
+from app.services.scores import RANK_JOB, rank
 from workflows import SYSTEM, fire
 
 
@@ -94,6 +95,13 @@ def complete_application_review(row: OutboxJob) -> None:
     review = db.session.get(Review, row.entity_id)
     if review is not None:
         complete_if_all_in(review.application)
+
+
+@job(RANK_JOB)
+def rank_round(row: OutboxJob) -> None:
+    """After a change of scores: the round's ranking at its scores version (see services.scores)."""
+    assert row.entity_id is not None
+    rank(row.entity_id)
 
 
 @job("notify_recusal")

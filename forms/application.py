@@ -278,4 +278,5 @@ class ActionForm(FlaskForm):
 
     trigger = HiddenField(validators=[InputRequired()])
     version = HiddenField()
+    ranking_version = HiddenField()  # a decision: the ranking the page showed
     comment = TextAreaField("Comment", validators=[Optional(), Length(max=5000)])

@@ -60,6 +60,7 @@ class DecisionForm(FlaskForm):
 
     trigger = HiddenField(validators=[InputRequired()])
     version = HiddenField()
+    ranking_version = HiddenField()  # the ranking the page showed
     amount = AmountField("Amount to award (USD)")
     justification = TextAreaField(
         "Justification",
@@ -95,6 +96,7 @@ class BulkDecisionForm(FlaskForm):
         ],
         description="Recorded in the audit trail of each application decided.",
     )
+    ranking_version = HiddenField()  # the ranking the page showed
     submit = SubmitField("Apply to the selected applications")
 
 

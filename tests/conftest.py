@@ -22,13 +22,13 @@ from typing import Any
 import pytest
 from flask import Flask, g
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, event, select, text
+from sqlalchemy import create_engine, event, text
 from werkzeug.security import generate_password_hash
 
 from app import clock, create_app
 from app.extensions import db
-from app.models.outbox import OutboxJob
 from tests.factories import PASSWORD, Factory, SignIn
+from tests.factories import wait_for_jobs as _wait_for_jobs
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get("DATABASE_URL")
@@ -182,20 +182,6 @@ def _empty_tables() -> None:
         else:
             for table in tables:
                 conn.execute(table.delete())
-
-
-def _wait_for_jobs(timeout: float = 60, raise_on_timeout: bool = True) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        db.session.rollback()
-        busy = db.session.scalar(
-            select(OutboxJob.id).where(OutboxJob.status.in_(("pending", "queued", "running")))
-        )
-        if busy is None:
-            return
-        time.sleep(0.05)
-    if raise_on_timeout:
-        raise AssertionError("background jobs did not finish in time")
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from app.models.outbox import OutboxJob
 from app.models.review import Review
 from app.models.round import Round
 from app.models.user import User
+from app.services.scores import rebuild_round
 from tests.factories import Factory
 from workflows import fire
 
@@ -91,6 +92,7 @@ def scored_round(
         applications.append(application)
     fire(rnd, "close", officer)
     fire(rnd, "start_review", officer)
+    rebuild_round(rnd)  # the reviews were written directly, not through the engine
     quiet_commit()
     return rnd, applications
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from app.clock import utcnow
 from app.demo_applications import sample_letter_pdf
@@ -16,6 +18,7 @@ from app.domain import BUDGET_CATEGORIES, GOVERNMENT_TYPES, PRIORITY_AREAS
 from app.extensions import db
 from app.jobs import commit
 from app.models.application import Application
+from app.models.outbox import OutboxJob
 from app.models.round import Round
 from app.models.user import Organization, User
 from app.services import applications as svc
@@ -172,3 +175,19 @@ def fill_application(application: Application, user: User, request: Decimal) -> 
 
 def moment(text: str) -> datetime:
     return datetime.fromisoformat(text)
+
+
+def wait_for_jobs(timeout: float = 60, raise_on_timeout: bool = True) -> None:
+    """Block until every job is done: at once inline, polled under a real rq worker (where the
+    ranking of a round, say, is computed a moment after the review that changed it)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        db.session.rollback()
+        busy = db.session.scalar(
+            select(OutboxJob.id).where(OutboxJob.status.in_(("pending", "queued", "running")))
+        )
+        if busy is None:
+            return
+        time.sleep(0.05)
+    if raise_on_timeout:
+        raise AssertionError("background jobs did not finish in time")

@@ -26,6 +26,7 @@ from app.models.round import Round
 from app.models.user import User
 from app.services import applications as applications_svc
 from app.services import impact_reports as reports_svc
+from app.services.scores import rebuild_round
 from tests.decision_helpers import quiet_commit
 from tests.factories import Factory
 from workflows import fire
@@ -136,6 +137,7 @@ def funded_round(
         grantees.append(user)
     fire(rnd, "close", officer)
     fire(rnd, "start_review", officer)
+    rebuild_round(rnd)  # the reviews were written directly, not through the engine
     quiet_commit()
     awards = []
     for application, user, spec in zip(applications, grantees, specs, strict=True):

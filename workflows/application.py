@@ -7,7 +7,7 @@ from typing import Any
 from app.models.application import Application
 from app.outbox import next_number
 from app.rules.applications import incomplete_sections
-from app.rules.decisions import award_problems, passing_over_problems
+from app.rules.decisions import award_problems, passing_over_problems, ranking_unchanged
 from app.rules.reviews import active_review_count, review_counts
 from app.states import ApplicationState
 from workflows.common import (
@@ -67,6 +67,10 @@ def review_submitted(app: Any, ctx: FireContext) -> str | None:
 
 def award_fits(app: Any, ctx: FireContext) -> str | None:
     return "; ".join(award_problems(app, ctx)) or None
+
+
+def ranking_current(app: Any, ctx: FireContext) -> str | None:
+    return ranking_unchanged(app, ctx)
 
 
 def justified_if_out_of_order(app: Any, ctx: FireContext) -> str | None:
@@ -187,7 +191,7 @@ LIFECYCLE = Lifecycle(
             (ApplicationState.scored, ApplicationState.waitlisted),
             ApplicationState.awarded,
             OFFICER,
-            guards=("award_fits",),
+            guards=("ranking_current", "award_fits"),
             actions=("record_decision",),  # the award: services.decisions follows
             effects=("send_decision_email", "render_award_letter"),
             asks_comment=True,
@@ -198,7 +202,7 @@ LIFECYCLE = Lifecycle(
             (ApplicationState.scored,),
             ApplicationState.waitlisted,
             OFFICER,
-            guards=("justified_if_out_of_order",),
+            guards=("ranking_current", "justified_if_out_of_order"),
             actions=("record_decision",),
             effects=("send_decision_email",),
             style="secondary",
@@ -210,7 +214,7 @@ LIFECYCLE = Lifecycle(
             (ApplicationState.scored, ApplicationState.waitlisted),
             ApplicationState.declined,
             OFFICER,
-            guards=("justified_if_out_of_order",),
+            guards=("ranking_current", "justified_if_out_of_order"),
             actions=("record_decision",),
             effects=("send_decision_email",),
             style="danger",

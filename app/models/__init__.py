@@ -15,11 +15,13 @@ from app.models.impact_report import ImpactReport, ReportAttachment, ReportSubmi
 from app.models.outbox import Counter, EmailMessage, OutboxJob
 from app.models.review import Conflict, Review, ReviewerProfile
 from app.models.round import Round, RubricCriterion
+from app.models.scores import ApplicationScore, RankingEntry, ReviewerOffset, RoundRanking
 from app.models.user import Invitation, Organization, User
 
 __all__ = [
     "Application",
     "ApplicationPriorityArea",
+    "ApplicationScore",
     "AuditEvent",
     "Award",
     "AwardLetter",
@@ -35,11 +37,14 @@ __all__ = [
     "Organization",
     "OutboxJob",
     "Partner",
+    "RankingEntry",
     "ReportAttachment",
     "ReportSubmission",
     "Review",
+    "ReviewerOffset",
     "ReviewerProfile",
     "Round",
+    "RoundRanking",
     "RubricCriterion",
     "SupportLetter",
     "User",

@@ -1,24 +1,26 @@
 """Whether a decision may be made: the amount, the budget left, and the rank order it keeps.
 
-The ranking is the round's (`app.rules.ranking`); a bulk decision holds one ranking for all its
-guards with `ranking_held` (a cache in the session's info, not a write).
+The ranking is the round's committed one (`app.rules.ranking`, stored rows of one scores
+version); the guards read it with a few counting queries, each at most once per unit of work
+(`app.memo`, forgotten at every write, so a bulk decision sees its own earlier decisions).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.formatting import money
+from app.memo import memoized
 from app.models.application import Application
 from app.models.round import Round
+from app.models.scores import RankingEntry
 from app.rules.awards import committed_total
-from app.rules.ranking import rank_round
+from app.rules.ranking import rank_round, ranked_version
 from app.states import ApplicationState
 
 
@@ -33,15 +35,23 @@ def amount_asked(application: Application, ctx: Any) -> Decimal | None:
 
 
 def rank_positions(rnd: Round) -> dict[int, int]:
-    """Each ranked application's position (0 = best) in the round's ranking."""
-    held = db.session.info.get(_RANK_CACHE, {}).get(rnd.id)
-    if held is not None:
-        return held
-    return {row.application_id: i for i, row in enumerate(ranked_rows(rnd))}
+    """Each ranked application's position (0 = best) in the round's committed ranking."""
+    version = ranked_version(rnd.id)
+    return memoized(
+        ("rank_positions", rnd.id, version),
+        lambda: {
+            aid: position - 1
+            for aid, position in db.session.execute(
+                select(RankingEntry.application_id, RankingEntry.rank).where(
+                    RankingEntry.round_id == rnd.id, RankingEntry.version == version
+                )
+            )
+        },
+    )
 
 
 def ranked_rows(rnd: Round) -> list[Any]:
-    """The ranking service's rows for the round, best first."""
+    """The committed ranking's rows for the round, best first."""
     return list(rank_round(rnd))
 
 
@@ -50,15 +60,71 @@ def calibrated_score(row: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def _states_of(rnd: Round) -> dict[int, str]:
-    return dict(
-        db.session.execute(
-            select(Application.id, Application.state).where(Application.round_id == rnd.id)
-        ).all()
+def rank_of(application: Application) -> int | None:
+    """The application's rank (1 = best) in the round's committed ranking; None if unranked."""
+    version = ranked_version(application.round_id)
+    return memoized(
+        ("rank_of", application.id, version),
+        lambda: db.session.scalar(
+            select(RankingEntry.rank).where(
+                RankingEntry.round_id == application.round_id,
+                RankingEntry.version == version,
+                RankingEntry.application_id == application.id,
+            )
+        ),
     )
 
 
+def _ranked_in(application: Application, states: Iterable[str], better: bool) -> int:
+    """How many applications ranked above (better) or below the application are in `states`:
+    one counting query on the committed ranking, none if the application has no rank."""
+    mine = rank_of(application)
+    if mine is None:
+        return 0
+    version = ranked_version(application.round_id)
+    states = tuple(states)
+
+    def count() -> int:
+        side = RankingEntry.rank < mine if better else RankingEntry.rank > mine
+        return (
+            db.session.scalar(
+                select(func.count())
+                .select_from(RankingEntry)
+                .join(Application, RankingEntry.application_id == Application.id)
+                .where(
+                    RankingEntry.round_id == application.round_id,
+                    RankingEntry.version == version,
+                    side,
+                    Application.state.in_(states),
+                )
+            )
+            or 0
+        )
+
+    return memoized(("ranked_in", application.id, version, states, better), count)
+
+
+def ranking_unchanged(application: Application, ctx: Any) -> str | None:
+    """A decision is made on the ranking its page showed: if the committed ranking changed since
+    (reviews reopened or resubmitted, a newer ranking computed), it is refused."""
+    shown = (ctx.data or {}).get("ranking_version")
+    if shown in (None, ""):
+        return None
+    try:
+        shown = int(shown)
+    except (TypeError, ValueError):
+        return "the ranking version of the page is not a number"
+    now = ranked_version(application.round_id)
+    if shown != now:
+        return (
+            f"the ranking changed since the page was drawn (version {shown} shown, "
+            f"{now} now): look at the new ranking and decide again"
+        )
+    return None
+
+
 def budget_remaining(rnd: Round) -> Decimal:
+    # Not memoized: the award read again under the round's lock must see the latest total.
     return Decimal(rnd.budget) - Decimal(committed_total(rnd))
 
 
@@ -101,34 +167,8 @@ def passing_over_problems(application: Application, ctx: Any) -> list[str]:
 
 
 def _better_ranked_in(application: Application, states: Iterable[str]) -> int:
-    positions = rank_positions(application.round)
-    mine = positions.get(application.id)
-    if mine is None:
-        return 0
-    st = _states_of(application.round)
-    return sum(1 for app_id, pos in positions.items() if pos < mine and st.get(app_id) in states)
+    return _ranked_in(application, states, better=True)
 
 
 def _worse_ranked_in(application: Application, states: Iterable[str]) -> int:
-    positions = rank_positions(application.round)
-    mine = positions.get(application.id)
-    if mine is None:
-        return 0
-    st = _states_of(application.round)
-    return sum(1 for app_id, pos in positions.items() if pos > mine and st.get(app_id) in states)
-
-
-_RANK_CACHE = "decisions.rank_positions"
-
-
-@contextmanager
-def ranking_held(rnd: Round) -> Iterator[None]:
-    """Within the block, the guards reuse one ranking of the round instead of ranking it again
-    for every decision (a bulk decision fires many; the ranking depends on reviews, not
-    decisions, so it cannot change in between)."""
-    cache = db.session.info.setdefault(_RANK_CACHE, {})
-    cache[rnd.id] = rank_positions(rnd)
-    try:
-        yield
-    finally:
-        cache.pop(rnd.id, None)
+    return _ranked_in(application, states, better=False)

@@ -12,19 +12,22 @@ Lower is better throughout, as on the NIH scale (1 exceptional … 9 poor).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, exists, func, select
 
 from app.criteria import Entry, kind_of
 from app.domain import GOVERNMENT_TYPES, PRIORITY_AREAS
 from app.extensions import db
+from app.memo import memoized
 from app.models.application import Application, ApplicationPriorityArea
 from app.models.review import Review
 from app.models.round import Round, RubricCriterion
+from app.models.scores import ApplicationScore as StoredScore
+from app.models.scores import RankingEntry, ReviewerOffset, RoundRanking
 from app.models.user import Organization
 from app.rules import scoring
 from app.states import ApplicationState
@@ -76,9 +79,6 @@ class ApplicationScore:
         """Reviews giving the best score, 1 (ties go to more 1s, then more 2s, ...)."""
         return sum(1 for s in self.overall_scores if s == scoring.BEST_SCORE)
 
-    percentile: float = 0.0
-    rank: int = 0
-
     @property
     def n_reviews(self) -> int:
         return len(self.overall_scores)
@@ -117,9 +117,9 @@ class RoundScores:
     offsets: dict[int, float] = field(default_factory=dict)  # reviewer id → harshness offset
 
 
-def round_scores(rnd: Round) -> RoundScores:
-    """Every ranked application of the round with all its scores, best first."""
-    criteria = [
+def round_criteria(round_id: int) -> list[CriterionInfo]:
+    """The round's rubric criteria in their order (one query)."""
+    return [
         CriterionInfo(cid, title, kind, weight)
         for cid, title, kind, weight in db.session.execute(
             select(
@@ -128,14 +128,87 @@ def round_scores(rnd: Round) -> RoundScores:
                 RubricCriterion.kind,
                 RubricCriterion.weight,
             )
-            .where(RubricCriterion.round_id == rnd.id)
+            .where(RubricCriterion.round_id == round_id)
             .order_by(RubricCriterion.position, RubricCriterion.id)
         )
     ]
-    kinds = {c.id: kind_of(c) for c in criteria}
-    kind_names = {cid: kind.name for cid, kind in kinds.items()}
-    scored_weights = {c.id: c.weight for c in criteria if kinds[c.id].counts_in_score}
-    reviews = db.session.execute(
+
+
+@dataclass(frozen=True)
+class OwnScores:
+    """What an application's scores are from its own submitted reviews alone (what is stored in
+    app.models.scores.ApplicationScore); calibration and rank need the whole round."""
+
+    overall_scores: tuple[int, ...]
+    raw: float
+    nih: int
+    criterion_score: float | None
+    aggregates: dict[int, Any]
+    spread: float
+    stdev: float
+    disagreement: bool
+
+
+class ScoreCalculator:
+    """Computes OwnScores for the applications of one rubric.
+
+    The arithmetic depends only on small whole numbers (1-9 scores), so in a large round the same
+    inputs recur thousands of times: each distinct case is computed once (exact Fractions and
+    statistics.stdev cost about a second per 10,000 applications otherwise).
+    """
+
+    def __init__(self, criteria: list[CriterionInfo]) -> None:
+        self.kinds = {c.id: kind_of(c) for c in criteria}
+        self.kind_names = {cid: kind.name for cid, kind in self.kinds.items()}
+        self.scored_weights = {c.id: c.weight for c in criteria if self.kinds[c.id].counts_in_score}
+        self._weighted: dict[tuple[tuple[int, int], ...], float | None] = {}
+        self._overall: dict[tuple[int, ...], tuple[scoring.Disagreement, float | None]] = {}
+
+    def own_scores(self, reviews: list[tuple[int, dict[str, Any]]]) -> OwnScores | None:
+        """From (overall score, criterion entries) of each submitted review, in review order."""
+        if not reviews:
+            return None
+        overall = tuple(int(score) for score, _ in reviews)
+        answers: dict[int, list[Entry]] = {cid: [] for cid in self.kinds}
+        weighted: list[float] = []
+        for _, entries in reviews:
+            entries = entries or {}
+            for cid in self.kinds:
+                answers[cid].append(entries.get(str(cid)) or {})
+            per_review: dict[int, int] = {}
+            for cid in self.scored_weights:
+                value = self.kinds[cid].score(answers[cid][-1])
+                if value is not None:
+                    per_review[cid] = value
+            key = tuple(per_review.items())
+            if key not in self._weighted:
+                self._weighted[key] = scoring.criterion_score(per_review, self.scored_weights)
+            review_score = self._weighted[key]
+            if review_score is not None:
+                weighted.append(review_score)
+        if overall not in self._overall:
+            self._overall[overall] = (
+                scoring.disagreement(overall),
+                scoring.application_raw_score(overall),
+            )
+        dis, raw = self._overall[overall]
+        assert raw is not None
+        return OwnScores(
+            overall_scores=overall,
+            raw=raw,
+            nih=scoring.nih_score(raw),
+            criterion_score=math.fsum(weighted) / len(weighted) if weighted else None,
+            aggregates={cid: self.kinds[cid].aggregate(e) for cid, e in answers.items()},
+            spread=dis.spread,
+            stdev=dis.stdev,
+            disagreement=dis.flag,
+        )
+
+
+def submitted_reviews(round_id: int, application_id: int | None = None) -> list[Any]:
+    """(application id, reviewer id, overall score, criterion entries) of every submitted review
+    of the round (or of one application), in review order: one query."""
+    query = (
         select(
             Review.application_id,
             Review.reviewer_id,
@@ -144,119 +217,257 @@ def round_scores(rnd: Round) -> RoundScores:
         )
         .join(Application, Review.application_id == Application.id)
         .where(
-            Application.round_id == rnd.id,
+            Application.round_id == round_id,
             Review.state == "submitted",
             Review.overall_score.is_not(None),
         )
         .order_by(Review.id)
-    ).all()
+    )
+    if application_id is not None:
+        query = query.where(Review.application_id == application_id)
+    return list(db.session.execute(query).all())
+
+
+@dataclass(frozen=True)
+class Placing:
+    """An application's place in its round: what depends on every review of the round."""
+
+    calibrated: float
+    percentile: float
+    rank: int
+
+
+@dataclass(frozen=True)
+class RoundPlacings:
+    placings: dict[int, Placing]  # application id → its place
+    offsets: dict[int, float]  # reviewer id → harshness offset
+    review_counts: dict[int, int]  # reviewer id → submitted reviews in the calibration
+
+
+def place(
+    reviews: list[Any], own: dict[int, OwnScores], ranked_ids: Iterable[int]
+) -> RoundPlacings:
+    """Calibrate the round's reviews, then rank and place the ranked applications that have
+    scores (`own`), best first: the order of app.rules.scoring.rank."""
     calibration = scoring.calibrate(
         scoring.ReviewScore(reviewer_id, application_id, overall)
         for application_id, reviewer_id, overall, _ in reviews
     )
-    by_application: dict[int, list[tuple[int, dict[str, dict[str, object]]]]] = {}
+    ids = [aid for aid in ranked_ids if aid in own]
+    calibrated = {aid: calibration.calibrated.get(aid, own[aid].raw) for aid in ids}
+    order = scoring.rank(
+        scoring.RankRow(aid, calibrated[aid], tuple(float(s) for s in own[aid].overall_scores))
+        for aid in ids
+    )
+    percentiles = scoring.percentiles(calibrated)
+    placings = {
+        row.application_id: Placing(
+            calibrated[row.application_id], percentiles[row.application_id], position
+        )
+        for position, row in enumerate(order, start=1)
+    }
+    return RoundPlacings(placings, dict(calibration.offsets), dict(calibration.review_counts))
+
+
+@dataclass(frozen=True)
+class _Described:
+    """What the ranking shows of an application besides its scores."""
+
+    reference: str | None
+    title: str
+    state: str
+    organization_name: str
+    government_type: str
+    state_code: str
+    requested_amount: Decimal
+    priority_areas: tuple[str, ...]
+
+
+def _score_row(
+    aid: int,
+    info: _Described,
+    own: OwnScores,
+    placing: Placing,
+    calc_kinds: dict[int, str],
+    scored: Iterable[int],
+) -> ApplicationScore:
+    return ApplicationScore(
+        application_id=aid,
+        reference=info.reference,
+        title=info.title or "Untitled application",
+        state=info.state,
+        organization_name=info.organization_name,
+        government_type=info.government_type,
+        state_code=info.state_code,
+        requested_amount=info.requested_amount,
+        priority_areas=info.priority_areas,
+        overall_scores=own.overall_scores,
+        raw=own.raw,
+        nih=own.nih,
+        criterion_means={cid: own.aggregates.get(cid) for cid in scored},
+        criterion_score=own.criterion_score,
+        aggregates=own.aggregates,
+        kinds=calc_kinds,
+        calibrated=placing.calibrated,
+        spread=own.spread,
+        stdev=own.stdev,
+        disagreement=own.disagreement,
+        percentile=placing.percentile,
+        rank=placing.rank,
+    )
+
+
+def _priority_areas(
+    round_id: int, application_ids: Iterable[int] | None = None
+) -> dict[int, list[str]]:
+    query = (
+        select(ApplicationPriorityArea.application_id, ApplicationPriorityArea.area)
+        .join(Application, ApplicationPriorityArea.application_id == Application.id)
+        .where(Application.round_id == round_id, Application.state.in_(RANKED_STATES))
+        .order_by(ApplicationPriorityArea.application_id, ApplicationPriorityArea.area)
+    )
+    if application_ids is not None:
+        query = query.where(ApplicationPriorityArea.application_id.in_(list(application_ids)))
+    areas: dict[int, list[str]] = {}
+    for application_id, area in db.session.execute(query):
+        areas.setdefault(application_id, []).append(area)
+    return areas
+
+
+_DESCRIBED_COLUMNS = (
+    Application.id,
+    Application.reference,
+    Application.title,
+    Application.state,
+    Application.requested_amount,
+    Organization.legal_name,
+    Organization.government_type,
+    Organization.state_code,
+)
+
+
+def _described(row: Any, areas: dict[int, list[str]]) -> _Described:
+    aid, reference, title, state, requested, org_name, gov_type, state_code = row[:8]
+    return _Described(
+        reference,
+        title,
+        state,
+        org_name,
+        gov_type,
+        state_code,
+        Decimal(requested or 0),
+        tuple(areas.get(aid, ())),
+    )
+
+
+def round_scores(rnd: Round) -> RoundScores:
+    """Every ranked application of the round with all its scores, best first, computed from
+    scratch from every submitted review: what the stored scores (`stored_round_scores`, which
+    pages read) must always equal. Used to rebuild them and to check them."""
+    criteria = round_criteria(rnd.id)
+    calc = ScoreCalculator(criteria)
+    reviews = submitted_reviews(rnd.id)
+    by_application: dict[int, list[tuple[int, dict[str, Any]]]] = {}
     for application_id, _, overall, entries in reviews:
         by_application.setdefault(application_id, []).append((int(overall), entries or {}))
     applications = db.session.execute(
-        select(
-            Application.id,
-            Application.reference,
-            Application.title,
-            Application.state,
-            Application.requested_amount,
-            Organization.legal_name,
-            Organization.government_type,
-            Organization.state_code,
-        )
+        select(*_DESCRIBED_COLUMNS)
         .join(Organization, Application.organization_id == Organization.id)
         .where(Application.round_id == rnd.id, Application.state.in_(RANKED_STATES))
     ).all()
-    areas: dict[int, list[str]] = {}
-    for application_id, area in db.session.execute(
-        select(ApplicationPriorityArea.application_id, ApplicationPriorityArea.area)
-        .join(Application, ApplicationPriorityArea.application_id == Application.id)
-        .where(Application.round_id == rnd.id, Application.state.in_(RANKED_STATES))
-        .order_by(ApplicationPriorityArea.application_id, ApplicationPriorityArea.area)
-    ):
-        areas.setdefault(application_id, []).append(area)
+    areas = _priority_areas(rnd.id)
+    own: dict[int, OwnScores] = {}
+    for row in applications:
+        scores = calc.own_scores(by_application.get(row[0], []))
+        if scores is not None:
+            own[row[0]] = scores
+    placings = place(reviews, own, (row[0] for row in applications))
+    described = {row[0]: _described(row, areas) for row in applications}
+    rows = [
+        _score_row(aid, described[aid], own[aid], p, calc.kind_names, calc.scored_weights)
+        for aid, p in sorted(placings.placings.items(), key=lambda item: item[1].rank)
+    ]
+    return RoundScores(criteria, rows, placings.offsets)
 
-    # The arithmetic below depends only on small whole numbers (1-9 scores), so in a large round
-    # the same inputs recur thousands of times: each distinct case is computed once (exact
-    # Fractions and statistics.stdev cost about a second per 10,000 applications otherwise).
-    weighted_memo: dict[tuple[tuple[int, int], ...], float | None] = {}
-    overall_memo: dict[tuple[int, ...], tuple[scoring.Disagreement, float | None]] = {}
-    rows = []
-    for aid, reference, title, state, requested, org_name, gov_type, state_code in applications:
-        scored = by_application.get(aid)
-        if not scored:
-            continue
-        overall = tuple(score for score, _ in scored)
-        answers: dict[int, list[Entry]] = {cid: [] for cid in kinds}
-        weighted: list[float] = []
-        for _, entries in scored:
-            for cid in kinds:
-                answers[cid].append(entries.get(str(cid)) or {})
-            per_review: dict[int, int] = {}
-            for cid in scored_weights:
-                value = kinds[cid].score(answers[cid][-1])
-                if value is not None:
-                    per_review[cid] = value
-            key = tuple(per_review.items())
-            if key not in weighted_memo:
-                weighted_memo[key] = scoring.criterion_score(per_review, scored_weights)
-            review_score = weighted_memo[key]
-            if review_score is not None:
-                weighted.append(review_score)
-        aggregates = {cid: kinds[cid].aggregate(entries) for cid, entries in answers.items()}
-        if overall not in overall_memo:
-            overall_memo[overall] = (
-                scoring.disagreement(overall),
-                scoring.application_raw_score(overall),
-            )
-        dis, raw = overall_memo[overall]
-        assert raw is not None
-        rows.append(
-            ApplicationScore(
-                application_id=aid,
-                reference=reference,
-                title=title or "Untitled application",
-                state=state,
-                organization_name=org_name,
-                government_type=gov_type,
-                state_code=state_code,
-                requested_amount=Decimal(requested or 0),
-                priority_areas=tuple(areas.get(aid, ())),
-                overall_scores=overall,
-                raw=raw,
-                nih=scoring.nih_score(raw),
-                criterion_means={cid: aggregates[cid] for cid in scored_weights},
-                criterion_score=math.fsum(weighted) / len(weighted) if weighted else None,
-                aggregates=aggregates,
-                kinds=kind_names,
-                calibrated=calibration.calibrated.get(aid, raw),
-                spread=dis.spread,
-                stdev=dis.stdev,
-                disagreement=dis.flag,
-            )
+
+# ---------------------------------------------------------------------------------------------
+# The stored ranking (app.models.scores): what pages and decisions read
+
+
+def ranking_status(round_id: int) -> RoundRanking | None:
+    """The round's scores version and committed ranking version (None: nothing scored yet),
+    read once per request (app.memo)."""
+    return memoized(("ranking_status", round_id), lambda: db.session.get(RoundRanking, round_id))
+
+
+def ranked_version(round_id: int) -> int:
+    status = ranking_status(round_id)
+    return status.ranked_version if status is not None else 0
+
+
+def _stored_query(round_id: int, version: int) -> Select[Any]:
+    return (
+        select(
+            *_DESCRIBED_COLUMNS,
+            StoredScore,
+            RankingEntry.rank,
+            RankingEntry.calibrated,
+            RankingEntry.percentile,
         )
-    by_id = {r.application_id: r for r in rows}
-    order = scoring.rank(
-        scoring.RankRow(r.application_id, r.calibrated, tuple(float(s) for s in r.overall_scores))
-        for r in rows
+        .join(RankingEntry, RankingEntry.application_id == Application.id)
+        .join(StoredScore, StoredScore.application_id == Application.id)
+        .join(Organization, Application.organization_id == Organization.id)
+        .where(RankingEntry.round_id == round_id, RankingEntry.version == version)
     )
-    percentiles = scoring.percentiles({r.application_id: r.calibrated for r in rows})
-    ranked = []
-    for position, item in enumerate(order, start=1):
-        row = by_id[item.application_id]
-        row.rank = position
-        row.percentile = percentiles[row.application_id]
-        ranked.append(row)
-    return RoundScores(criteria, ranked, dict(calibration.offsets))
+
+
+def _from_stored(row: Any, areas: dict[int, list[str]], calc: ScoreCalculator) -> ApplicationScore:
+    stored: StoredScore = row[8]
+    aggregates = {cid: _aggregate(stored.aggregates.get(str(cid))) for cid in calc.kinds}
+    own = OwnScores(
+        overall_scores=tuple(stored.overall_scores),
+        raw=float(stored.raw or 0.0),
+        nih=int(stored.nih or 0),
+        criterion_score=stored.criterion_score,
+        aggregates=aggregates,
+        spread=stored.spread,
+        stdev=stored.stdev,
+        disagreement=stored.disagreement,
+    )
+    placing = Placing(row[10], row[11], row[9])
+    return _score_row(
+        row[0], _described(row, areas), own, placing, calc.kind_names, calc.scored_weights
+    )
+
+
+def _aggregate(value: Any) -> Any:
+    """A kind's aggregate as stored in JSON back to what the kind gives (pairs are tuples)."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+def stored_round_scores(rnd: Round) -> RoundScores:
+    """The round's committed ranking with every score, best first, from the stored rows."""
+    criteria = round_criteria(rnd.id)
+    calc = ScoreCalculator(criteria)
+    version = ranked_version(rnd.id)
+    areas = _priority_areas(rnd.id)
+    rows = [
+        _from_stored(row, areas, calc)
+        for row in db.session.execute(_stored_query(rnd.id, version).order_by(RankingEntry.rank))
+    ]
+    offsets = dict(
+        db.session.execute(
+            select(ReviewerOffset.reviewer_id, ReviewerOffset.offset).where(
+                ReviewerOffset.round_id == rnd.id, ReviewerOffset.version == version
+            )
+        ).all()
+    )
+    return RoundScores(criteria, rows, offsets)
 
 
 def rank_round(rnd: Round) -> list[ApplicationScore]:
-    """The round's ranked applications, best first (what decisions build on)."""
-    return round_scores(rnd).rows
+    """The round's committed ranking, best first (what decisions build on)."""
+    return stored_round_scores(rnd).rows
 
 
 @dataclass(frozen=True)
@@ -265,12 +476,21 @@ class RankingFilters:
     government_type: str | None = None
     state_code: str | None = None
 
-    def admits(self, row: ApplicationScore) -> bool:
-        return (
-            (self.area is None or self.area in row.priority_areas)
-            and (self.government_type is None or row.government_type == self.government_type)
-            and (self.state_code is None or row.state_code == self.state_code)
-        )
+    def clauses(self) -> list[ColumnElement[bool]]:
+        """The filters as SQL conditions on applications and their organizations."""
+        out: list[ColumnElement[bool]] = []
+        if self.area is not None:
+            out.append(
+                exists().where(
+                    ApplicationPriorityArea.application_id == Application.id,
+                    ApplicationPriorityArea.area == self.area,
+                )
+            )
+        if self.government_type is not None:
+            out.append(Organization.government_type == self.government_type)
+        if self.state_code is not None:
+            out.append(Organization.state_code == self.state_code)
+        return out
 
 
 @dataclass(frozen=True)
@@ -279,25 +499,84 @@ class RankingPage:
     rows: list[ApplicationScore]
     total: int  # rows matching the filters
     ranked: int  # rows in the whole ranking
-    page: int
-    pages: int
+    first: int  # position of the first row among those matching (1-based; 0 without rows)
+    version: int  # the scores version of the ranking shown
+    scores_version: int  # the version the reviews are at: newer while a ranking is computing
+    next_after: int | None  # the rank to start the next page after
+    previous_before: int | None  # the rank to end the previous page before
+
+    @property
+    def updating(self) -> bool:
+        return self.scores_version != self.version
 
 
 def ranking_page(
-    rnd: Round, filters: RankingFilters, page: int = 1, per_page: int = 50
+    rnd: Round,
+    filters: RankingFilters,
+    *,
+    after: int | None = None,
+    before: int | None = None,
+    per_page: int = 50,
 ) -> RankingPage:
-    """One page of the ranking, filtered. Ranks and percentiles stay those of the whole round."""
-    scores = round_scores(rnd)
-    matching = [r for r in scores.rows if filters.admits(r)]
-    pages = max(1, -(-len(matching) // per_page))
-    page = min(max(page, 1), pages)
+    """One page of the committed ranking, filtered, sorted and cut in the database (keyset on
+    rank: the rows after rank `after`, or the page ending before rank `before`). Ranks and
+    percentiles stay those of the whole round. A fixed number of queries."""
+    status = ranking_status(rnd.id)
+    version = status.ranked_version if status is not None else 0
+    criteria = round_criteria(rnd.id)
+    calc = ScoreCalculator(criteria)
+    query = _stored_query(rnd.id, version).where(*filters.clauses())
+    if before is not None:
+        found = db.session.execute(
+            query.where(RankingEntry.rank < before)
+            .order_by(RankingEntry.rank.desc())
+            .limit(per_page + 1)
+        ).all()
+        more_before = len(found) > per_page
+        found = list(reversed(found[:per_page]))
+        more_after = True
+    else:
+        found = db.session.execute(
+            query.where(RankingEntry.rank > (after or 0))
+            .order_by(RankingEntry.rank)
+            .limit(per_page + 1)
+        ).all()
+        more_after = len(found) > per_page
+        found = found[:per_page]
+        more_before = bool(after)
+    first_rank = found[0][9] if found else 0
+    matching = (
+        select(
+            func.count(),
+            func.count().filter(RankingEntry.rank < first_rank),
+        )
+        .select_from(RankingEntry)
+        .join(Application, RankingEntry.application_id == Application.id)
+        .join(Organization, Application.organization_id == Organization.id)
+        .where(RankingEntry.round_id == rnd.id, RankingEntry.version == version, *filters.clauses())
+    )
+    total, earlier = db.session.execute(matching).one()
+    ranked = (
+        total
+        if not filters.clauses()
+        else db.session.scalar(
+            select(func.count())
+            .select_from(RankingEntry)
+            .where(RankingEntry.round_id == rnd.id, RankingEntry.version == version)
+        )
+    )
+    areas = _priority_areas(rnd.id, [row[0] for row in found]) if found else {}
+    rows = [_from_stored(row, areas, calc) for row in found]
     return RankingPage(
-        scores.criteria,
-        matching[(page - 1) * per_page : page * per_page],
-        len(matching),
-        len(scores.rows),
-        page,
-        pages,
+        criteria=criteria,
+        rows=rows,
+        total=total,
+        ranked=ranked or 0,
+        first=(earlier + 1) if rows else 0,
+        version=version,
+        scores_version=status.scores_version if status is not None else 0,
+        next_after=rows[-1].rank if rows and more_after else None,
+        previous_before=rows[0].rank if rows and (more_before or earlier) else None,
     )
 
 
@@ -311,9 +590,13 @@ def _number(value: float | None, places: int = 2) -> str:
 
 
 def csv_rows(rnd: Round, filters: RankingFilters | None = None) -> Iterator[list[str]]:
-    """The ranking as CSV rows, header first: every score, per criterion too."""
-    scores = round_scores(rnd)
+    """The committed ranking as CSV rows, header first: every score, per criterion too. The
+    rows come from the ranking page's query, streamed from the database in batches."""
     filters = filters or RankingFilters()
+    criteria = round_criteria(rnd.id)
+    calc = ScoreCalculator(criteria)
+    version = ranked_version(rnd.id)
+    areas = _priority_areas(rnd.id)
     header = [
         "rank",
         "reference",
@@ -336,13 +619,18 @@ def csv_rows(rnd: Round, filters: RankingFilters | None = None) -> Iterator[list
         "disagreement",
         "best_scores",
     ]
-    kinds = [(c, kind_of(c)) for c in scores.criteria]
+    kinds = [(c, kind_of(c)) for c in criteria]
     for c, kind in kinds:
         header.extend(kind.csv_header(c))
     yield header
-    for r in scores.rows:
-        if not filters.admits(r):
-            continue
+    query = (
+        _stored_query(rnd.id, version)
+        .where(*filters.clauses())
+        .order_by(RankingEntry.rank)
+        .execution_options(yield_per=1000)
+    )
+    for found in db.session.execute(query):
+        r = _from_stored(found, areas, calc)
         line = [
             str(r.rank),
             r.reference or "",
@@ -368,3 +656,45 @@ def csv_rows(rnd: Round, filters: RankingFilters | None = None) -> Iterator[list
         for c, kind in kinds:
             line.extend(kind.csv_cells(r.aggregates[c.id]))
         yield line
+
+
+@dataclass(frozen=True)
+class Standing:
+    """An application's place in the committed ranking, as its page shows it."""
+
+    version: int  # the ranking's scores version (decisions carry it back)
+    updating: bool  # a newer ranking is being computed
+    rank: int | None  # None: not ranked
+    ranked: int
+    calibrated: float | None
+    percentile: float | None
+
+
+def standing(application: Application) -> Standing:
+    """Where the application stands in its round's committed ranking: three small queries."""
+    status = ranking_status(application.round_id)
+    version = status.ranked_version if status is not None else 0
+    entry = db.session.execute(
+        select(RankingEntry.rank, RankingEntry.calibrated, RankingEntry.percentile).where(
+            RankingEntry.round_id == application.round_id,
+            RankingEntry.version == version,
+            RankingEntry.application_id == application.id,
+        )
+    ).one_or_none()
+    ranked = (
+        db.session.scalar(
+            select(func.count())
+            .select_from(RankingEntry)
+            .where(RankingEntry.round_id == application.round_id, RankingEntry.version == version)
+        )
+        if entry is not None
+        else 0
+    )
+    return Standing(
+        version=version,
+        updating=status is not None and status.updating,
+        rank=entry.rank if entry else None,
+        ranked=ranked or 0,
+        calibrated=entry.calibrated if entry else None,
+        percentile=entry.percentile if entry else None,
+    )

@@ -22,10 +22,10 @@ from app.rules.decisions import (
     calibrated_score,
     rank_positions,
     ranked_rows,
-    ranking_held,
 )
 from app.rules.decisions import award_problems as award_problems  # re-exported
 from app.rules.decisions import passing_over_problems as passing_over_problems
+from app.rules.ranking import ranking_status
 from app.services.awards import DEFAULT_CONDITIONS, add_months, award_number, committed_total
 from app.states import ApplicationState
 from workflows import TransitionRefused, fire
@@ -134,6 +134,8 @@ class FundingLine:
     suggested_total: Decimal
     suggested_ids: frozenset[int]
     undecided: int
+    version: int  # the committed ranking's scores version that the line shows
+    updating: bool  # a newer ranking is being computed
 
 
 def funding_line(rnd: Round, quality_floor: Decimal | None = None) -> FundingLine:
@@ -141,6 +143,7 @@ def funding_line(rnd: Round, quality_floor: Decimal | None = None) -> FundingLin
     queries: the ranking, one query for the applications with their organizations and awards,
     and the committed total. The slate spends what remains of the budget on the applications
     still to decide (scored or waitlisted), in rank order."""
+    status = ranking_status(rnd.id)
     ranked = ranked_rows(rnd)
     found = {
         application.id: (application, organization, award)
@@ -175,6 +178,8 @@ def funding_line(rnd: Round, quality_floor: Decimal | None = None) -> FundingLin
         suggested_total=sum((s.requested for s in funded), Decimal(0)),
         suggested_ids=frozenset(s.application_id for s in funded),
         undecided=sum(1 for r in rows if r.decidable),
+        version=status.ranked_version if status is not None else 0,
+        updating=status is not None and status.updating,
     )
 
 
@@ -186,29 +191,34 @@ class DecisionOutcome:
 
 
 def decide_many(
-    applications: Iterable[Application], trigger: str, actor: Any, justification: str | None
+    applications: Iterable[Application],
+    trigger: str,
+    actor: Any,
+    justification: str | None,
+    ranking_version: int | str | None = None,
 ) -> list[DecisionOutcome]:
     """Fire `trigger` on each application, best-ranked first, each through the engine in its own
     savepoint: a refusal (over budget, say) leaves the others to go ahead. Awards go at the
-    requested amounts. The caller commits."""
+    requested amounts; `ranking_version` is the ranking the officer saw (refused if it changed).
+    The caller commits."""
     chosen = list(applications)
+    data = {} if ranking_version is None else {"ranking_version": ranking_version}
     outcomes: list[DecisionOutcome] = []
     for rnd in {a.round for a in chosen}:
-        with ranking_held(rnd):
-            positions = rank_positions(rnd)
-            ordered = sorted(
-                (a for a in chosen if a.round_id == rnd.id),
-                key=lambda a: (positions.get(a.id, len(positions)), a.id),
-            )
-            for application in ordered:
-                try:
-                    with db.session.begin_nested():
-                        fire(application, trigger, actor, comment=justification)
-                except TransitionRefused as exc:
-                    reasons = tuple(split_reasons(exc.reasons))
-                    outcomes.append(DecisionOutcome(application, False, reasons))
-                else:
-                    outcomes.append(DecisionOutcome(application, True))
+        positions = rank_positions(rnd)
+        ordered = sorted(
+            (a for a in chosen if a.round_id == rnd.id),
+            key=lambda a: (positions.get(a.id, len(positions)), a.id),
+        )
+        for application in ordered:
+            try:
+                with db.session.begin_nested():
+                    fire(application, trigger, actor, comment=justification, data=dict(data))
+            except TransitionRefused as exc:
+                reasons = tuple(split_reasons(exc.reasons))
+                outcomes.append(DecisionOutcome(application, False, reasons))
+            else:
+                outcomes.append(DecisionOutcome(application, True))
     return outcomes
 
 

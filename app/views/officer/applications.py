@@ -13,6 +13,7 @@ from app.clock import utcnow
 from app.models.application import Application
 from app.models.review import Review
 from app.models.user import User
+from app.rules import ranking
 from app.services import applications as svc
 from app.services import review_assignment as assigning
 from app.storage import storage
@@ -44,6 +45,7 @@ def render_application(
         "officer/application_detail.html",
         application=application,
         options=available(application, current_user),
+        standing=ranking.standing(application),
         events=svc.timeline("application", application.id),
         letter_endpoint="officer.download_letter",
         reviews=reviews,

@@ -56,7 +56,8 @@ def fire_from_form(entity: Any, back: str) -> Response:
         )
         return redirect(back)
     # A refusal is answered app-wide (the view's `@returns_to`), a stale write with the 409 page.
-    event = fire(entity, form.trigger.data, current_user, comment=form.comment.data)
+    data = {"ranking_version": form.ranking_version.data} if form.ranking_version.data else {}
+    event = fire(entity, form.trigger.data, current_user, comment=form.comment.data, data=data)
     flash(
         f"Done: {event.trigger.replace('_', ' ')} → {event.to_state.replace('_', ' ')}.",
         "success",

@@ -97,6 +97,7 @@ def decide(round_id: int, application_id: int) -> Any:
         return _render_funding_line(rnd, (application.id, form, {"other": [STALE]}), status=409)
     trigger = form.trigger.data
     data = {"amount": form.amount.decimal} if trigger == "award" else {}
+    data["ranking_version"] = form.ranking_version.data
     try:
         with attempt():
             fire(application, trigger, current_user, comment=form.justification.data, data=data)
@@ -134,7 +135,11 @@ def decide_bulk(round_id: int) -> Any:
     try:
         with attempt():
             outcomes = decisions.decide_many(
-                chosen, form.action.data, current_user, form.justification.data
+                chosen,
+                form.action.data,
+                current_user,
+                form.justification.data,
+                ranking_version=form.ranking_version.data or None,
             )
     except StaleDataError:
         flash(STALE_BULK, "error")

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
-import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from flask import render_template, request
+from flask import render_template, request, stream_with_context
 from werkzeug.wrappers import Response
 
 from app.clock import utcnow
@@ -96,8 +95,13 @@ def _ranking_filters() -> ranking.RankingFilters:
 def ranking_page(round_id: int) -> str:
     rnd = round_or_404(round_id)
     filters = _ranking_filters()
-    page = request.args.get("page", 1, type=int)
-    result = ranking.ranking_page(rnd, filters, page=page, per_page=common.PAGE_SIZE)
+    result = ranking.ranking_page(
+        rnd,
+        filters,
+        after=request.args.get("after", type=int),
+        before=request.args.get("before", type=int),
+        per_page=common.PAGE_SIZE,
+    )
     query = {
         "area": filters.area,
         "government_type": filters.government_type,
@@ -121,13 +125,13 @@ def ranking_csv(round_id: int) -> Response:
     """Every score of every ranked application, streamed a row at a time."""
     rnd = round_or_404(round_id)
     rows = ranking.csv_rows(rnd, _ranking_filters())
-    header = next(rows)  # the scores are computed here, inside the request, before streaming
 
+    @stream_with_context
     def generate() -> Any:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         yield "\ufeff"  # a byte-order mark, so spreadsheet programs read UTF-8
-        for line in itertools.chain([header], rows):
+        for line in rows:
             writer.writerow(line)
             yield buffer.getvalue()
             buffer.seek(0)
