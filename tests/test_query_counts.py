@@ -1,5 +1,10 @@
-"""The busiest pages run a fixed number of SQL statements, however many rows they show: each page is
-measured with 3 applications (and rounds, people, sections' rows) and again with 30."""
+"""Every page runs a fixed number of SQL statements, however many rows the program holds.
+
+The applicants' pages and the officer's first pages are measured with 3 applications (and
+rounds, people, sections' rows) and again with 30, built through the services; the officer's and
+the reviewers' pages of a review round with 30 applications and again with 300 (a busiest
+reviewer's queue of 9 and then 90 reviews, awards and impact reports), generated with bench.data's
+bulk inserts, the round the benchmarks time at 10,000."""
 
 from __future__ import annotations
 
@@ -11,15 +16,21 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import func, insert, select, text, update
 
 from app.clock import utcnow
 from app.domain import INDICATORS, PARTNER_TYPES
 from app.extensions import db
 from app.jobs import commit
+from app.models.application import Application
+from app.models.award import Award
+from app.models.impact_report import REPORT_KINDS, ImpactReport
+from app.models.review import Review
 from app.models.round import Round
 from app.models.user import Invitation, Organization, User
 from app.services import applications as svc
 from app.services.accounts import create_user
+from bench import data
 from tests.factories import PASSWORD, Factory, SignIn
 from workflows import fire
 
@@ -213,3 +224,152 @@ def test_page_query_counts_do_not_grow_with_rows(
     # The rows really are there: the large pages list them.
     html = clients["officer"].get("/officer/applications").get_data(as_text=True)
     assert f"{len(world.applications) + 2 * 2} applications" in html
+
+
+# ---------------------------------------------------------------------------------------------
+# The review round at two sizes: the officer's and the reviewers' pages over a generated round
+# (bench.data, bulk inserts) of 30 and then 300 applications, with awards and impact reports.
+
+ROUND_SIZES = (30, 300)
+REVIEWERS = 10  # fixed, so the busiest reviewer's queue grows with the round (9 -> 90 reviews)
+
+
+def _empty_database() -> None:
+    db.session.remove()
+    tables = list(reversed(db.metadata.sorted_tables))
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(t.name for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(table.delete())
+
+
+def _fund(made: data.Generated) -> None:
+    """Every tenth scored application awarded, half of those awards accepted and running with
+    two impact reports each: rows as the award and acceptance transitions leave them."""
+    now = utcnow().replace(microsecond=0)
+    scored = db.session.execute(
+        select(Application.id, Application.organization_id, Application.created_by_id)
+        .where(Application.state == "scored")
+        .order_by(Application.id)
+    ).all()[::10]
+    awards, reports = [], []
+    for n, (application_id, organization_id, applicant_id) in enumerate(scored, start=1):
+        running = n % 2 == 0
+        awards.append(
+            {
+                "id": n,
+                "application_id": application_id,
+                "round_id": made.round_id,
+                "organization_id": organization_id,
+                "number": f"L2G-A-{n:05d}",
+                "amount": Decimal("100000"),
+                "state": "active" if running else "offered",
+                "start_date": now.date(),
+                "end_date": now.date() + timedelta(days=540),
+                "offered_at": now - timedelta(days=30),
+                "offered_by_id": 1,
+                "acceptance_deadline": now + timedelta(days=30),
+                "responded_at": now - timedelta(days=20) if running else None,
+                "accepted_by_id": applicant_id if running else None,
+                "accepted_name": "Alex Official" if running else None,
+                "accepted_title": "Mayor" if running else None,
+            }
+        )
+        for k, kind in enumerate(("interim", "final") if running else ()):
+            start = now.date() + timedelta(days=270 * k)
+            reports.append(
+                {
+                    "award_id": n,
+                    "organization_id": organization_id,
+                    "kind": kind,
+                    "title": f"{REPORT_KINDS[kind]} {k + 1}",
+                    "period_start": start,
+                    "period_end": start + timedelta(days=269),
+                    "due_on": start + timedelta(days=300),
+                }
+            )
+    db.session.execute(
+        update(Application)
+        .where(Application.id.in_([a["application_id"] for a in awards]))
+        .values(state="awarded", decided_at=now)
+    )
+    db.session.execute(insert(Award), awards)
+    db.session.execute(insert(ImpactReport), reports)
+    if db.engine.dialect.name == "postgresql":
+        data.reset_sequences()
+    db.session.commit()
+
+
+def _round_pages(made: data.Generated) -> dict[str, tuple[str, str]]:
+    def first(*where: Any) -> int:
+        return db.session.scalar(select(func.min(Application.id)).where(*where))
+
+    busiest = db.session.scalar(select(User.id).where(User.email == made.busiest_reviewer_email))
+    reviews = dict(
+        db.session.execute(
+            select(Review.state, func.min(Review.id))
+            .where(Review.reviewer_id == busiest)
+            .group_by(Review.state)
+        ).all()
+    )
+    award = db.session.scalar(select(func.min(Award.id)).where(Award.state == "active"))
+    rnd = made.round_id
+    return {
+        "applications list": ("officer", "/officer/applications"),
+        "applications list, one round": ("officer", f"/officer/applications?round={rnd}"),
+        "application (scored)": (
+            "officer",
+            f"/officer/applications/{first(Application.state == 'scored')}",
+        ),
+        "application (in review)": (
+            "officer",
+            f"/officer/applications/{first(Application.state == 'in_review')}",
+        ),
+        "ranking": ("officer", f"/officer/rounds/{rnd}/ranking"),
+        "rounds": ("officer", "/officer/rounds"),
+        "round": ("officer", f"/officer/rounds/{rnd}"),
+        "program dashboard": ("officer", "/officer/dashboard"),
+        "awards list": ("officer", "/officer/awards"),
+        "award": ("officer", f"/officer/awards/{award}"),
+        "impact reports list": ("officer", "/officer/reports"),
+        "reviewer queue": ("reviewer", "/review/"),
+        "review (submitted)": ("reviewer", f"/review/{reviews['submitted']}"),
+    }
+
+
+def test_review_round_pages_run_as_many_statements_at_ten_times_the_size(
+    app: Flask, count_queries: Callable[[], Any]
+) -> None:
+    counts: dict[int, dict[str, tuple[int, list[str]]]] = {}
+    for size in ROUND_SIZES:
+        _empty_database()
+        made = data.generate(data.Sizes(applications=size, reviewers=REVIEWERS))
+        _fund(made)
+        clients = {}
+        for who, email in (
+            ("officer", made.officer_email),
+            ("reviewer", made.busiest_reviewer_email),
+        ):
+            clients[who] = app.test_client()
+            response = clients[who].post("/login", data={"email": email, "password": data.PASSWORD})
+            assert response.status_code == 302, who
+        counts[size] = {
+            name: measure(count_queries, clients[who], url)
+            for name, (who, url) in _round_pages(made).items()
+        }
+        assert made.counts["busiest_queue"] >= 3 * size // REVIEWERS
+    small, large = ROUND_SIZES
+    grew = {
+        name: (counts[small][name][0], counts[large][name][0])
+        for name in counts[small]
+        if counts[small][name][0] != counts[large][name][0]
+    }
+    details = "\n\n".join(
+        f"{name}: {a} → {b} statements; with {large} applications:\n"
+        + "\n".join(s.split("\n")[0][:160] for s in counts[large][name][1])
+        for name, (a, b) in grew.items()
+    )
+    assert not grew, details
