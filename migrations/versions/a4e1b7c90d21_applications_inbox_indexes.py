@@ -1,7 +1,7 @@
 """applications inbox indexes: the officer's list pages in the index, over all rounds and per round
 
 Revision ID: a4e1b7c90d21
-Revises: 7c41e2d9a0b5
+Revises: a67d732d96e4
 Create Date: 2026-12-04 03:40:00.000000
 
 The list is ordered newest submission first, the unsubmitted last (submitted_at IS NULL,
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a4e1b7c90d21'
-down_revision = '7c41e2d9a0b5'
+down_revision = 'a67d732d96e4'
 branch_labels = None
 depends_on = None
 
