@@ -15,11 +15,11 @@ from app.models.user import Invitation, User
 from app.outbox import job, report_progress
 from app.rules.applications import SECTIONS
 from app.rules.awards import unaccepted_report_count
+from app.services import scores
 from app.services.awards import render_letter
 from app.services.mail import send_email
 from app.services.packages import build, prepare_part
 from app.services.reviews import complete_if_all_in
-from app.services.scores import RANK_JOB, rank
 from workflows import SYSTEM, fire
 
 
@@ -97,11 +97,11 @@ def complete_application_review(row: OutboxJob) -> None:
         complete_if_all_in(review.application)
 
 
-@job(RANK_JOB)
+@job(scores.RANK_JOB)
 def rank_round(row: OutboxJob) -> None:
     """After a change of scores: the round's ranking at its scores version (see services.scores)."""
     assert row.entity_id is not None
-    rank(row.entity_id)
+    scores.rank(row.entity_id)
 
 
 @job("notify_recusal")

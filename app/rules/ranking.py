@@ -1,10 +1,15 @@
 """The officer's view of a round's review: scores, the ranking and its CSV (how far the reviews
 are is app.rules.review_progress).
 
-Every function here runs a fixed number of queries, whatever the number of applications,
-reviewers or reviews: one query loads all of a round's submitted reviews, one its criteria, one
-the applications with their organizations and one their priority areas. The arithmetic is
-app.rules.scoring's.
+Two ways to the same numbers:
+
+- From scratch (`round_scores`): every submitted review of the round, its criteria, the
+  applications and their priority areas, four queries, then the arithmetic of
+  app.rules.scoring over the whole round. Used to rebuild the stored rows and to check them.
+- Stored (`ranking_page`, `csv_rows`, `stored_round_scores`, `standing`): the rows that
+  app.services.scores keeps, each application's own scores and the round's committed ranking of
+  one scores version. Pages read these: they sort, filter and page in the database, with a fixed
+  number of queries whatever the size of the round, and never compute the whole round.
 
 Lower is better throughout, as on the NIH scale (1 exceptional … 9 poor).
 """
