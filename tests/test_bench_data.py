@@ -1,5 +1,5 @@
 """The benchmarks' round generator loads a consistent round on either database (COPY on
-PostgreSQL), and the app can go on adding rows to it."""
+PostgreSQL), with its stored scores and ranking, and the app can go on adding rows to it."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models.application import Application
 from app.models.review import Review
+from app.models.scores import ApplicationScore, RankingEntry, RoundRanking
 from app.models.user import User
 from bench import data
 from tests.factories import Factory
@@ -29,6 +30,13 @@ def test_the_generated_round_reads_back_and_takes_new_rows(make: Factory) -> Non
     assert review.submitted_at is not None and review.submitted_at.tzinfo is not None
     application = db.session.get(Application, review.application_id)
     assert application.version == 1 and application.created_at is not None
+
+    # The stored scores and ranking, as the review transitions would have left them.
+    assert db.session.scalar(select(func.count()).select_from(ApplicationScore)) == 40
+    status = db.session.get(RoundRanking, made.round_id)
+    assert status is not None and status.ranked_version == status.scores_version > 0
+    ranked = select(func.count()).where(RankingEntry.version == status.ranked_version)
+    assert db.session.scalar(ranked.select_from(RankingEntry)) == 40
 
     # The ids were given explicitly: the sequences must have moved past them.
     newcomer = make.officer()
