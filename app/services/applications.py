@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.clock import utcnow
 from app.domain import BUDGET_CATEGORIES
@@ -36,6 +37,21 @@ from app.storage import sha256, storage
 
 class UploadRejected(ValueError):
     pass
+
+
+# An application's whole page (its summary of every section): the organization and the round
+# with the row, then one query per section's rows, rather than a load the first time each
+# is read.
+WHOLE_APPLICATION = (
+    joinedload(Application.organization),
+    joinedload(Application.round),
+    selectinload(Application.priority_area_rows),
+    selectinload(Application.partners),
+    selectinload(Application.budget_lines),
+    selectinload(Application.milestones),
+    selectinload(Application.impact_targets),
+    selectinload(Application.letters),
+)
 
 
 def start_application(rnd: Round, user: User) -> Application:

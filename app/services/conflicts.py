@@ -45,9 +45,15 @@ def detect(
         return []
     app_ids = [a.id for a in applications]
     org_ids = {a.organization_id for a in applications}
+    # Columns, not rows: the organizations of a round's thousands of applications and the
+    # profiles of hundreds of reviewers, whose other columns (JSON documents) are not read here.
     orgs = {
-        o.id: o
-        for o in db.session.scalars(select(Organization).where(Organization.id.in_(org_ids)))
+        org_id: (government_type, state_code)
+        for org_id, government_type, state_code in db.session.execute(
+            select(Organization.id, Organization.government_type, Organization.state_code).where(
+                Organization.id.in_(org_ids)
+            )
+        )
     }
     domains: dict[int, set[str]] = {}
     for org_id, email in db.session.execute(
@@ -60,27 +66,29 @@ def detect(
     ):
         partners.setdefault(app_id, []).append(name.lower())
     profiles = {
-        p.user_id: p
-        for p in db.session.scalars(
-            select(ReviewerProfile).where(ReviewerProfile.user_id.in_([r.id for r in reviewers]))
+        user_id: (affiliations, home_state)
+        for user_id, affiliations, home_state in db.session.execute(
+            select(
+                ReviewerProfile.user_id, ReviewerProfile.affiliations, ReviewerProfile.home_state
+            ).where(ReviewerProfile.user_id.in_([r.id for r in reviewers]))
         )
     }
     found: list[DetectedConflict] = []
     for reviewer in reviewers:
-        profile = profiles.get(reviewer.id)
-        affiliations = [a.lower().strip() for a in (profile.affiliations if profile else []) if a]
-        home = profile.home_state if profile else None
+        named_affiliations, home = profiles.get(reviewer.id, ([], None))
+        affiliations = [a.lower().strip() for a in named_affiliations or [] if a]
         domain = email_domain(reviewer.email)
         for application in applications:
-            org = orgs[application.organization_id]
+            org_id = application.organization_id
+            government_type, state_code = orgs[org_id]
             reason = None
             kind = "own_jurisdiction"
-            if reviewer.organization_id == org.id:
+            if reviewer.organization_id == org_id:
                 reason = "works for the applicant"
-            elif domain in domains.get(org.id, set()):
+            elif domain in domains.get(org_id, set()):
                 reason = f"shares the email domain {domain} with the applicant"
-            elif home and org.government_type in STATE_LEVEL_TYPES and home == org.state_code:
-                reason = f"lives in {org.state_code}, the applicant state"
+            elif home and government_type in STATE_LEVEL_TYPES and home == state_code:
+                reason = f"lives in {state_code}, the applicant state"
             else:
                 named = [
                     a for a in affiliations for p in partners.get(application.id, []) if a in p

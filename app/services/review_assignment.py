@@ -212,7 +212,11 @@ def application_reviews(application: Application) -> list[tuple[Review, User]]:
 
 def candidates(application: Application, reviews: list[tuple[Review, User]]) -> list[User]:
     """Active reviewers not on the application and without a conflict with it."""
-    pool = [user for user, _ in reviewer_pool()]
+    pool = db.session.scalars(
+        select(User)
+        .where(User.role == "reviewer", User.is_active_account.is_(True))
+        .order_by(User.id)
+    ).all()
     taken = {user.id for _, user in reviews}
     conflicted = conflicted_pairs([u.id for u in pool], [application])
     return [u for u in pool if u.id not in taken and (u.id, application.id) not in conflicted]

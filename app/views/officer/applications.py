@@ -27,7 +27,9 @@ from workflows import available
 @bp.get("/applications/<int:application_id>")
 @roles_required("officer")
 def application_detail(application_id: int) -> str:
-    return render_application(get_for_user_or_404(Application, application_id))
+    return render_application(
+        get_for_user_or_404(Application, application_id, options=svc.WHOLE_APPLICATION)
+    )
 
 
 def render_application(
