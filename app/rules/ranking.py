@@ -596,12 +596,18 @@ def _number(value: float | None, places: int = 2) -> str:
 
 def csv_rows(rnd: Round, filters: RankingFilters | None = None) -> Iterator[list[str]]:
     """The committed ranking as CSV rows, header first: every score, per criterion too. The
-    rows come from the ranking page's query, streamed from the database in batches."""
-    filters = filters or RankingFilters()
-    criteria = round_criteria(rnd.id)
+    rows come from the ranking page's query, streamed from the database in batches.
+
+    The round's id is read now, in the request: a server streams the rows after the request
+    has committed and its session has closed, when ``rnd`` can no longer be read."""
+    return _csv_rows(rnd.id, filters or RankingFilters())
+
+
+def _csv_rows(round_id: int, filters: RankingFilters) -> Iterator[list[str]]:
+    criteria = round_criteria(round_id)
     calc = ScoreCalculator(criteria)
-    version = ranked_version(rnd.id)
-    areas = _priority_areas(rnd.id)
+    version = ranked_version(round_id)
+    areas = _priority_areas(round_id)
     header = [
         "rank",
         "reference",
@@ -629,7 +635,7 @@ def csv_rows(rnd: Round, filters: RankingFilters | None = None) -> Iterator[list
         header.extend(kind.csv_header(c))
     yield header
     query = (
-        _stored_query(rnd.id, version)
+        _stored_query(round_id, version)
         .where(*filters.clauses())
         .order_by(RankingEntry.rank)
         .execution_options(yield_per=1000)
