@@ -10,7 +10,7 @@ from flask import Flask, abort, render_template, request
 from flask_wtf.csrf import CSRFError
 
 from app.config import load_config
-from app.extensions import csrf, db, login_manager, migrate
+from app.extensions import cache, csrf, db, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,6 +38,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True
     )
     csrf.init_app(app)
+    cache.init_app(app, config=_cache_config(app.config))
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Sign in to see that page."
@@ -49,6 +50,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     # acceptance owes...) register with the engine when imported: import them with the app.
     from app.services import (  # noqa: F401
         awards,
+        catalog,
         conflicts,
         decisions,
         impact_reports,
@@ -100,6 +102,21 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     query_count.install(app)
     return app
+
+
+def _cache_config(config: Any) -> dict[str, Any]:
+    """Flask-Caching's settings: Redis (every process shares it) when REDIS_URL is set, else a
+    bounded dict per process. Settings given explicitly (CACHE_*) win."""
+    chosen: dict[str, Any] = {
+        "CACHE_DEFAULT_TIMEOUT": 24 * 3600,
+        "CACHE_KEY_PREFIX": "l2g-cache:",
+        "CACHE_THRESHOLD": 500,
+    }
+    if config.get("REDIS_URL"):
+        chosen |= {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": config["REDIS_URL"]}
+    else:
+        chosen["CACHE_TYPE"] = "SimpleCache"
+    return chosen | {k: v for k, v in config.items() if k.startswith("CACHE_")}
 
 
 def _register_blueprints(app: Flask) -> None:

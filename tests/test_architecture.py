@@ -253,6 +253,13 @@ def test_every_follow_up_names_a_transition_that_exists(app: object) -> None:
         ("review", "reopen"),
         ("review", "submit"),
         ("impact_report", "submit"),
+        # The public catalog's version (issue 9): every transition that changes what it shows.
+        ("award", "accept"),
+        ("award", "activate"),
+        ("award", "suspend"),
+        ("award", "resume"),
+        ("award", "close"),
+        ("impact_report", "accept"),
     }
     for trigger in ("submit", "reopen", "recuse"):
         assert "app.services.scores.review_moved" in follow_ups[("review", trigger)]

@@ -430,3 +430,170 @@ def test_active_and_suspended_awards_stay_public(app: Flask, world: World) -> No
     quiet_commit()
     payload = json.loads(text_of(app.test_client().get("/catalog/awards.json?state=TX")))
     assert [r["status"] for r in payload["awards"]] == ["Suspended"]
+
+
+# --- the cached, versioned answers (issue 9) -----------------------------------------------------
+
+CATALOG_URLS = ("/catalog", "/catalog/awards.json", "/catalog/awards.csv")
+
+
+def etags(client: Any, query: str = "") -> dict[str, str]:
+    """Each catalog answer's ETag for `query`, checked to be a 200 that carries one."""
+    found = {}
+    for url in CATALOG_URLS:
+        response = client.get(url + query)
+        assert response.status_code == 200 and response.headers.get("ETag"), url
+        found[url] = response.headers["ETag"]
+    return found
+
+
+def test_the_etag_changes_with_an_award_transition_and_not_otherwise(
+    app: Flask, world: World, make: Factory
+) -> None:
+    client = app.test_client()
+    before = etags(client)
+    assert etags(client) == before  # asked again: the same version
+    # Writes the catalog does not show: a report filed (not accepted), changes requested on one,
+    # a draft saved, a new round, an award offered but not accepted.
+    first, final = reports_of(world.texas)
+    file_report(final, grantee_of(world.texas), values(jobs=5))
+    request_changes(final, world.officer)
+    file_report(final, grantee_of(world.texas), values(jobs=6), submit=False)
+    make.round(state="draft", title="Another draft round")
+    quiet_commit()
+    assert etags(client) == before
+    # An award transition changes every answer, and the new answers show it.
+    award = db.session.get(Award, world.texas.id)
+    fire(award, "activate", db.session.get(User, world.officer.id))
+    quiet_commit()
+    activated = etags(client)
+    assert all(activated[url] != before[url] for url in CATALOG_URLS)
+    payload = json.loads(text_of(client.get("/catalog/awards.json?state=TX")))
+    assert [r["status"] for r in payload["awards"]] == ["Active"]
+    # So does an accepted report (its outcomes are published).
+    accept_report(first, world.officer)
+    assert all(etags(client)[url] != activated[url] for url in CATALOG_URLS)
+    payload = json.loads(text_of(client.get("/catalog/awards.json?state=TX")))
+    assert payload["awards"][0]["accepted_reports"] == 1
+
+
+def test_a_matching_if_none_match_is_answered_304_without_building(
+    app: Flask,
+    world: World,
+    count_queries: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client = app.test_client()
+    tags = etags(client, "?area=trade")
+
+    def no_rebuild(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the catalog was rebuilt for a 304")
+
+    for name in ("award_facts", "state_totals", "outcome_totals", "public_rounds"):
+        monkeypatch.setattr(data, name, no_rebuild)
+    for url, tag in tags.items():
+        db.session.remove()
+        with count_queries() as q:
+            response = client.get(url + "?area=trade", headers={"If-None-Match": tag})
+        assert response.status_code == 304, url
+        assert response.headers["ETag"] == tag and response.get_data() == b""
+        assert q.count == 1, (url, q.statements)  # the version, nothing else
+
+
+def test_a_warm_request_runs_at_most_two_queries(
+    app: Flask, world: World, count_queries: Any, login: SignIn
+) -> None:
+    anonymous, officer = app.test_client(), login(world.officer)
+    for client in (anonymous, officer):
+        for url in ("/catalog?area=trade", "/catalog/awards.json?area=trade"):
+            cold = client.get(url).get_data()
+            db.session.remove()
+            with count_queries() as q:
+                warm = client.get(url)
+            assert warm.status_code == 200
+            # The version; for a signed-in person also their account.
+            assert q.count <= 2, (url, q.statements)
+            if url.endswith(".json"):
+                assert warm.get_data() == cold
+
+
+def test_filters_and_pages_are_part_of_the_key(
+    app: Flask, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(catalog, "PAGE_SIZE", 2)
+    client = app.test_client()
+
+    def states(query: str) -> list[str]:
+        payload = json.loads(text_of(client.get("/catalog/awards.json" + query)))
+        return [r["state"] for r in payload["awards"]]
+
+    for _ in range(2):  # built, then from the cache: each filter keeps its own answer
+        assert states("?state=TX") == ["TX"]
+        assert states("?state=WA") == ["WA"]
+        assert states("?area=trade") == ["ME", "TX"]
+        assert sorted(states("")) == ["ME", "TX", "WA"]
+    texas = etags(client, "?state=TX")
+    assert all(texas[url] != etags(client, "?state=WA")[url] for url in CATALOG_URLS)
+    # The same filters however they are spelt: one key.
+    assert etags(client, "?state=tx&unknown=1") == texas
+    first = text_of(client.get("/catalog"))
+    second = text_of(client.get("/catalog?page=2"))
+    assert first != second and text_of(client.get("/catalog?page=2")) == second
+    assert client.get("/catalog").headers["ETag"] != client.get("/catalog?page=2").headers["ETag"]
+
+
+def test_a_signed_in_visitor_never_shares_the_anonymous_page(
+    app: Flask, world: World, login: SignIn
+) -> None:
+    anonymous, officer = app.test_client(), login(world.officer)
+    assert "Sign in" in text_of(anonymous.get("/catalog"))
+    response = officer.get("/catalog")
+    html = text_of(response)
+    # Built from the same cached data, but with the officer's own header and no shared ETag.
+    assert "Sign out" in html and "Lone Star trade corridor" in html
+    assert "ETag" not in response.headers
+    assert "Sign out" not in text_of(anonymous.get("/catalog"))
+    tag = anonymous.get("/catalog").headers["ETag"]
+    assert officer.get("/catalog", headers={"If-None-Match": tag}).status_code == 200
+
+
+def test_the_catalog_answers_without_its_cache(
+    app: Flask, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from app.extensions import cache
+
+    def unreachable(*args: Any, **kwargs: Any) -> Any:
+        raise RedisConnectionError("Redis is down")
+
+    monkeypatch.setattr(cache, "get", unreachable)
+    monkeypatch.setattr(cache, "set", unreachable)
+    payload = json.loads(text_of(app.test_client().get("/catalog/awards.json")))
+    assert payload["count"] == 3
+    assert "Lone Star trade corridor" in text_of(app.test_client().get("/catalog"))
+
+
+def test_the_version_changes_when_the_transition_commits_and_not_if_it_is_undone(
+    app: Flask, world: World
+) -> None:
+    from app.services import catalog as catalog_service
+
+    before = catalog_service.current_version()
+    quiet_commit()
+    award = db.session.get(Award, world.texas.id)
+    fire(award, "activate", db.session.get(User, world.officer.id))
+    assert catalog_service.current_version() == before  # not before the commit
+    db.session.rollback()
+    quiet_commit()  # a later commit does not take up the undone transition's mark
+    assert catalog_service.current_version() == before
+    award = db.session.get(Award, world.texas.id)
+    fire(award, "activate", db.session.get(User, world.officer.id))
+    with db.session.begin_nested():  # a savepoint released on the way is not the commit
+        pass
+    assert catalog_service.current_version() == before
+    quiet_commit()
+    after = catalog_service.current_version()
+    assert after != before
+    payload = json.loads(text_of(app.test_client().get("/catalog/awards.json?state=TX")))
+    assert [r["status"] for r in payload["awards"]] == ["Active"]

@@ -11,6 +11,7 @@ from app.models.application import (
 )
 from app.models.audit import AuditEvent
 from app.models.award import Award, AwardLetter, AwardPackage
+from app.models.catalog import CatalogVersion
 from app.models.impact_report import ImpactReport, ReportAttachment, ReportSubmission
 from app.models.outbox import Counter, EmailMessage, OutboxJob
 from app.models.review import Conflict, Review, ReviewerProfile
@@ -27,6 +28,7 @@ __all__ = [
     "AwardLetter",
     "AwardPackage",
     "BudgetLine",
+    "CatalogVersion",
     "Conflict",
     "Counter",
     "EmailMessage",

@@ -13,11 +13,23 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    make_response,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user
+from markupsafe import Markup
 
 from app import charts
 from app.clock import utcnow
 from app.domain import GOVERNMENT_TYPES, INDICATORS, PRIORITY_AREAS, US_STATES
+from app.services import catalog
 from app.services import program_data as data
 from app.services import program_exports as exports
 
@@ -27,37 +39,74 @@ PAGE_SIZE = 20
 CHUNK = 32 * 1024
 
 
-def _open_data_headers(response: Response) -> Response:
+def _open_data_headers(response: Response, tag: str) -> Response:
     response.headers["Access-Control-Allow-Origin"] = "*"  # open data: any site may read it
     response.headers["Cache-Control"] = "public, max-age=300"
+    response.set_etag(tag)
+    return response
+
+
+def _not_modified(tag: str) -> Response:
+    response = Response(status=304)
+    response.set_etag(tag)
     return response
 
 
 @bp.get("")
-def index() -> str:
+def index() -> Response:
     filters = data.parse_filters(request.args)
+    asked_page = request.args.get("page", 1, type=int)
+    version = catalog.current_version()
+    # The page's header and messages belong to the person: only an anonymous visitor with no
+    # message waiting gets the same bytes as everyone else, and so an ETag.
+    shared = not current_user.is_authenticated and not session.get("_flashes")
+    tag = catalog.etag(version, "page", filters.query_args(), asked_page)
+    if shared and request.if_none_match.contains(tag):
+        return _not_modified(tag)
+    summary = catalog.cached(version, ("summary", filters.query_args()), lambda: _summary(filters))
+    page = min(max(1, asked_page), summary["pages"])
+    projects = catalog.cached(
+        version, ("projects", filters.query_args(), page), lambda: _projects(filters, page, summary)
+    )
+    response = make_response(render_template("catalog/index.html", projects=projects))
+    if shared:
+        response.set_etag(tag)
+        response.headers["Cache-Control"] = "public, no-cache"  # ask again, answered by a 304
+        response.vary.add("Cookie")
+    return response
+
+
+def _projects(filters: data.Filters, page: int, summary: dict[str, Any]) -> Markup:
+    """The page's own part for these filters and this page, rendered (the same for everyone)."""
+    facts = data.award_facts(filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    return Markup(
+        render_template(
+            "catalog/_projects.html",
+            filters=filters,
+            records=[exports.public_record(f) for f in facts],
+            page=page,
+            areas=PRIORITY_AREAS,
+            states=US_STATES,
+            government_types=GOVERNMENT_TYPES,
+            indicators=INDICATORS,
+            **summary,
+        )
+    )
+
+
+def _summary(filters: data.Filters) -> dict[str, Any]:
+    """What the page shows for these filters on every one of its pages."""
     # The map shows every state for the other filters, so it stays a way to move between states.
     by_state = data.state_totals(replace(filters, state_code=None))
     total, amount = _totals(by_state, filters.state_code)
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(1, request.args.get("page", 1, type=int)), pages)
-    facts = data.award_facts(filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    return render_template(
-        "catalog/index.html",
-        filters=filters,
-        total=total,
-        amount=amount,
-        outcomes=data.outcome_totals(filters) if total else {},
-        records=[exports.public_record(f) for f in facts],
-        page=page,
-        pages=pages,
-        rounds=data.public_rounds(),
-        areas=PRIORITY_AREAS,
-        states=US_STATES,
-        government_types=GOVERNMENT_TYPES,
-        indicators=INDICATORS,
+    return {
+        "total": total,
+        "amount": amount,
+        "pages": max(1, -(-total // PAGE_SIZE)),
+        "outcomes": data.outcome_totals(filters) if total else {},
+        "rounds": [tuple(row) for row in data.public_rounds()],
         **_map(filters, by_state),
-    )
+    }
 
 
 def _totals(by_state: dict[str, Any], state_code: str | None) -> tuple[int, Any]:
@@ -88,8 +137,18 @@ def _map(filters: Any, by_state: dict[str, Any]) -> dict[str, Any]:
 @bp.get("/awards.json")
 def awards_json() -> Response:
     filters = data.parse_filters(request.args)
+    version = catalog.current_version()
+    tag = catalog.etag(version, "json", filters.query_args())
+    if request.if_none_match.contains(tag):
+        return _open_data_headers(_not_modified(tag), tag)
+    body = catalog.cached(version, ("json", filters.query_args()), lambda: _awards_json(filters))
+    return _open_data_headers(Response(body, mimetype="application/json"), tag)
+
+
+def _awards_json(filters: data.Filters) -> str:
+    """The document jsonify would send (the app's JSON settings, a final newline)."""
     records = [exports.public_record(f) for f in data.award_facts(filters)]
-    response = jsonify(
+    document = current_app.json.dumps(
         {
             "title": "Local-to-Global Engagement Fund: funded projects",
             "description": (
@@ -103,12 +162,16 @@ def awards_json() -> Response:
             "awards": records,
         }
     )
-    return _open_data_headers(response)
+    return document + "\n"
 
 
 @bp.get("/awards.csv")
 def awards_csv() -> Response:
-    facts = data.award_facts(data.parse_filters(request.args))  # read before streaming
+    filters = data.parse_filters(request.args)
+    tag = catalog.etag(catalog.current_version(), "csv", filters.query_args())
+    if request.if_none_match.contains(tag):
+        return _open_data_headers(_not_modified(tag), tag)
+    facts = data.award_facts(filters)  # read before streaming
 
     def generate() -> Iterator[str]:
         buffer = io.StringIO()
@@ -127,4 +190,4 @@ def awards_csv() -> Response:
         mimetype="text/csv",
         headers={"Content-Disposition": 'attachment; filename="l2g-funded-projects.csv"'},
     )
-    return _open_data_headers(response)
+    return _open_data_headers(response, tag)
