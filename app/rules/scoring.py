@@ -370,6 +370,9 @@ class RankRow:
     application_id: int
     score: float | None
     review_scores: tuple[float, ...] = field(default=())
+    # The review scores' sample standard deviation when already known (stored scores); else
+    # computed from review_scores.
+    stdev: float | None = None
 
 
 def rank(rows: Iterable[RankRow]) -> list[RankRow]:
@@ -380,7 +383,7 @@ def rank(rows: Iterable[RankRow]) -> list[RankRow]:
 def _rank_key(row: RankRow) -> tuple[object, ...]:
     if row.score is None:
         return (1, 0.0, 0.0, (), row.application_id)
-    stdev = disagreement(row.review_scores).stdev
+    stdev = row.stdev if row.stdev is not None else disagreement(row.review_scores).stdev
     # More reviews at 1, then at 2, …: negative counts so that more sorts first.
     counts = [0] * (WORST_SCORE - BEST_SCORE + 1)
     for score in row.review_scores:

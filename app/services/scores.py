@@ -131,20 +131,26 @@ def rank(round_id: int) -> int:
     )
     if done is not None and done >= version:  # a job after a later change got here first
         return done
-    reviews = submitted_reviews(round_id)
+    reviews = submitted_reviews(round_id, entries=False)
     own = {}
-    for stored in db.session.scalars(
-        select(ApplicationScore).where(ApplicationScore.round_id == round_id)
+    for application_id, overall, raw, stdev in db.session.connection().execute(
+        select(
+            ApplicationScore.application_id,
+            ApplicationScore.overall_scores,
+            ApplicationScore.raw,
+            ApplicationScore.stdev,
+        ).where(ApplicationScore.round_id == round_id)
     ):
-        own[stored.application_id] = OwnScores(
-            overall_scores=tuple(stored.overall_scores),
-            raw=float(stored.raw or 0.0),
-            nih=int(stored.nih or 0),
-            criterion_score=stored.criterion_score,
+        # What ranking needs of each application's own scores: the rest stays in its row.
+        own[application_id] = OwnScores(
+            overall_scores=tuple(overall),
+            raw=float(raw or 0.0),
+            nih=0,
+            criterion_score=None,
             aggregates={},
-            spread=stored.spread,
-            stdev=stored.stdev,
-            disagreement=stored.disagreement,
+            spread=0.0,
+            stdev=stdev,
+            disagreement=False,
         )
     ranked_ids = db.session.scalars(
         select(Application.id).where(
@@ -169,7 +175,7 @@ def rank(round_id: int) -> int:
     )
     if placings.placings:
         db.session.execute(
-            insert(RankingEntry),
+            insert(RankingEntry.__table__),
             [
                 {
                     "round_id": round_id,
@@ -184,7 +190,7 @@ def rank(round_id: int) -> int:
         )
     if placings.offsets:
         db.session.execute(
-            insert(ReviewerOffset),
+            insert(ReviewerOffset.__table__),
             [
                 {
                     "round_id": round_id,
