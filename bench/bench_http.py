@@ -401,30 +401,38 @@ def measure(port: int, made: data.Generated, repeat: int) -> dict[str, Any]:
     queries: dict[str, list[int | None]] = {name: [] for name in targets}
     statuses: dict[str, Counter[int]] = {name: Counter() for name in targets}
     sizes: dict[str, int] = {}
+    errors: dict[str, str] = {}
     for measured in [False] * WARMUP + [True] * repeat:
         for name, (client, path) in targets.items():
-            answer = client.get(path)
+            try:
+                answer = client.get(path)
+            except (http.client.HTTPException, OSError) as error:  # e.g. a body cut short
+                errors[name] = repr(error)
+                statuses[name][0] += 1
+                continue
             statuses[name][answer.status] += 1
             sizes[name] = len(answer.body)
             if measured:
                 seconds[name].append(answer.seconds)
                 queries[name].append(answer.queries)
-    bare = statistics.median(seconds["bare"])
+    bare = statistics.median(seconds["bare"]) if seconds["bare"] else float("nan")
     out: dict[str, Any] = {}
     for name, (_, path) in targets.items():
-        median = statistics.median(seconds[name])
+        median = statistics.median(seconds[name]) if seconds[name] else float("nan")
         counts = Counter(queries[name])
         out[name] = {
             "path": path,
             "median_ms": round(median * 1000, 2),
-            "min_ms": round(min(seconds[name]) * 1000, 2),
+            "min_ms": round(min(seconds[name], default=float("nan")) * 1000, 2),
             "x_bare": round(median / bare, 1),
-            "sql": counts.most_common(1)[0][0],
-            "sql_seen": sorted((c for c in counts if c is not None), key=int),
-            "bytes": sizes[name],
+            "sql": counts.most_common(1)[0][0] if counts else None,
+            "sql_seen": sorted(c for c in counts if c is not None),
+            "bytes": sizes.get(name, 0),
             "statuses": {str(k): v for k, v in sorted(statuses[name].items())},
             "ok": set(statuses[name]) == {200},
         }
+        if name in errors:
+            out[name]["error"] = errors[name]
     return out
 
 
@@ -517,6 +525,17 @@ def run(
     )
     for line in table(result):
         print("  " + line)
+    print(
+        "  (SQL: statements a request ran before its body was sent; the CSV's rows are read from"
+        " the database while it streams)"
+    )
+    for size in by_size.values():
+        for name, page in size["pages"].items():
+            if not page["ok"]:
+                print(
+                    f"  ERROR at {size['applications']:,}: {name} ({page['path']}) answered "
+                    f"{page['statuses']} {page.get('error', '')}"
+                )
     out_dir = OUT_DIR / "quick" if quick else OUT_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "http.json"
