@@ -356,10 +356,16 @@ def test_review_round_pages_run_as_many_statements_at_ten_times_the_size(
             clients[who] = app.test_client()
             response = clients[who].post("/login", data={"email": email, "password": data.PASSWORD})
             assert response.status_code == 302, who
+        pages = _round_pages(made)
         counts[size] = {
-            name: measure(count_queries, clients[who], url)
-            for name, (who, url) in _round_pages(made).items()
+            name: measure(count_queries, clients[who], url) for name, (who, url) in pages.items()
         }
+        # A blind round: the reviewer's pages redact the applicants' names and places.
+        db.session.execute(update(Round).values(blind_review=True))
+        db.session.commit()
+        for name in ("reviewer queue", "review (submitted)"):
+            who, url = pages[name]
+            counts[size][f"{name}, blind round"] = measure(count_queries, clients[who], url)
         assert made.counts["busiest_queue"] >= 3 * size // REVIEWERS
     small, large = ROUND_SIZES
     grew = {

@@ -124,8 +124,11 @@ QUEUE_COLUMNS = (
         Application.version,
         Application.title,
     ),
-    load_only(
+    load_only(  # the names a blind round's titles are redacted of, and what conflicts read
         Organization.legal_name,
+        Organization.city,
+        Organization.street,
+        Organization.official_name,
         Organization.government_type,
         Organization.state_code,
     ),
