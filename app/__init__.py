@@ -10,7 +10,7 @@ from flask import Flask, abort, render_template, request
 from flask_wtf.csrf import CSRFError
 
 from app.config import load_config
-from app.extensions import cache, csrf, db, login_manager, migrate
+from app.extensions import cache, csrf, db, local_cache, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,6 +39,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     )
     csrf.init_app(app)
     cache.init_app(app, config=_cache_config(app.config))
+    local_cache.init_app(
+        app,
+        config={"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 32, "CACHE_DEFAULT_TIMEOUT": 3600},
+    )
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Sign in to see that page."

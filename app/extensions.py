@@ -29,5 +29,7 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 # Built results keyed by a version read from the database (the public catalog): Redis when
-# REDIS_URL is set, else a bounded dict per process (create_app chooses).
+# REDIS_URL is set, else a bounded dict per process (create_app chooses); in front of Redis, a
+# small bounded dict per process for the entries it has just read.
 cache = Cache()
+local_cache = Cache()

@@ -34,13 +34,14 @@ import secrets
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from flask_caching.backends import SimpleCache
 from redis.exceptions import RedisError
 from sqlalchemy import event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, scoped_session
 
 from app.clock import utcnow
-from app.extensions import cache, db
+from app.extensions import cache, db, local_cache
 from app.models.catalog import CATALOG_VERSION_ID, CatalogVersion
 from app.services.program_data import PUBLIC_AWARD_STATES
 from workflows import LIFECYCLES
@@ -120,19 +121,26 @@ def etag(version: str, *request_key: Any) -> str:
 def cached(version: str, request_key: tuple[Any, ...], build: Callable[[], T]) -> T:
     """What `build` returns for this version and request, built once per version.
 
-    A Redis that cannot be reached costs the cache, not the answer: it is built and logged.
+    With Redis, an entry read from it is kept in this process too (a small bounded dict): the
+    key holds the version, so a copy can never be out of date, only evicted. A Redis that cannot
+    be reached costs the cache, not the answer: it is built and logged.
     """
     key = etag(version, *request_key)
+    shared = not isinstance(cache.cache, SimpleCache)
+    found = local_cache.get(key) if shared else None
+    if found is not None:
+        return found  # type: ignore[no-any-return]
     try:
         found = cache.get(key)
     except RedisError as error:
         log.warning("catalog cache unavailable: %s", error)
         return build()
-    if found is not None:
-        return found  # type: ignore[no-any-return]
-    value = build()
-    try:
-        cache.set(key, value)
-    except RedisError as error:
-        log.warning("catalog cache unavailable: %s", error)
-    return value
+    if found is None:
+        found = build()
+        try:
+            cache.set(key, found)
+        except RedisError as error:
+            log.warning("catalog cache unavailable: %s", error)
+    if shared:
+        local_cache.set(key, found)
+    return found  # type: ignore[no-any-return]

@@ -145,7 +145,7 @@ def awards_json() -> Response:
     return _open_data_headers(Response(body, mimetype="application/json"), tag)
 
 
-def _awards_json(filters: data.Filters) -> str:
+def _awards_json(filters: data.Filters) -> bytes:
     """The document jsonify would send (the app's JSON settings, a final newline)."""
     records = [exports.public_record(f) for f in data.award_facts(filters)]
     document = current_app.json.dumps(
@@ -162,7 +162,7 @@ def _awards_json(filters: data.Filters) -> str:
             "awards": records,
         }
     )
-    return document + "\n"
+    return (document + "\n").encode()
 
 
 @bp.get("/awards.csv")
