@@ -55,11 +55,6 @@ def ranked_rows(rnd: Round) -> list[Any]:
     return list(rank_round(rnd))
 
 
-def calibrated_score(row: Any) -> float | None:
-    value = getattr(row, "calibrated", None)
-    return None if value is None else float(value)
-
-
 def rank_of(application: Application) -> int | None:
     """The application's rank (1 = best) in the round's committed ranking; None if unranked."""
     version = ranked_version(application.round_id)

@@ -15,13 +15,12 @@ from app.formatting import money
 from app.models.application import Application
 from app.models.award import Award
 from app.models.round import Round
+from app.models.scores import ApplicationScore, RankingEntry
 from app.models.user import Organization
 from app.rules.decisions import (
     amount_asked,
     budget_remaining,
-    calibrated_score,
     rank_positions,
-    ranked_rows,
 )
 from app.rules.decisions import award_problems as award_problems  # re-exported
 from app.rules.decisions import passing_over_problems as passing_over_problems
@@ -110,12 +109,18 @@ UNDECIDED_STATES = ApplicationState.tagged("undecided")
 
 
 @dataclass(frozen=True)
+class RankedScore:
+    calibrated: float
+    raw: float | None
+
+
+@dataclass(frozen=True)
 class FundingRow:
     position: int  # 1 is the best-ranked
     application: Application
     organization: Organization
     award: Award | None
-    ranked: Any  # the ranking service's row: raw and calibrated scores
+    ranked: RankedScore  # the committed ranking's scores
     slate: SlateRow | None  # the suggestion, for an application still to decide
 
     @property
@@ -126,7 +131,10 @@ class FundingRow:
 @dataclass(frozen=True)
 class FundingLine:
     round: Round
-    rows: list[FundingRow]
+    rows: list[FundingRow]  # the page asked for, in rank order
+    ranked: int  # applications in the ranking
+    page: int
+    pages: int
     budget: Decimal
     committed: Decimal
     remaining: Decimal
@@ -138,47 +146,95 @@ class FundingLine:
     updating: bool  # a newer ranking is being computed
 
 
-def funding_line(rnd: Round, quality_floor: Decimal | None = None) -> FundingLine:
-    """The round's ranking with its decisions and the suggested slate, in a fixed number of
-    queries: the ranking, one query for the applications with their organizations and awards,
-    and the committed total. The slate spends what remains of the budget on the applications
-    still to decide (scored or waitlisted), in rank order."""
+def funding_line(
+    rnd: Round,
+    quality_floor: Decimal | None = None,
+    *,
+    page: int = 1,
+    per_page: int | None = None,
+    showing: int | None = None,
+) -> FundingLine:
+    """The round's committed ranking with its decisions and the suggested slate, one page of it
+    (all of it without `per_page`; the page holding application `showing` if given), in a fixed
+    number of queries: the ranking's order with the amounts and states (small columns, every
+    ranked application: the slate needs them all), the page's applications with their
+    organizations, awards and raw scores, and the committed total. The slate spends what
+    remains of the budget on the applications still to decide (scored or waitlisted), in rank
+    order."""
     status = ranking_status(rnd.id)
-    ranked = ranked_rows(rnd)
-    found = {
-        application.id: (application, organization, award)
-        for application, organization, award in db.session.execute(
-            select(Application, Organization, Award)
-            .join(Organization, Application.organization_id == Organization.id)
-            .outerjoin(Award, Award.application_id == Application.id)
-            .where(Application.round_id == rnd.id)
+    version = status.ranked_version if status is not None else 0
+    order = (
+        db.session.connection()
+        .execute(
+            select(
+                RankingEntry.application_id,
+                RankingEntry.calibrated,
+                Application.requested_amount,
+                Application.state,
+            )
+            .join(Application, RankingEntry.application_id == Application.id)
+            .where(RankingEntry.round_id == rnd.id, RankingEntry.version == version)
+            .order_by(RankingEntry.rank)
         )
-    }
+        .all()
+    )
     committed = Decimal(committed_total(rnd))
     remaining = Decimal(rnd.budget) - committed
-    candidates = [
-        (row.application_id, found[row.application_id][0].requested_amount, calibrated_score(row))
-        for row in ranked
-        if row.application_id in found and found[row.application_id][0].state in UNDECIDED_STATES
-    ]
     floor = float(quality_floor) if quality_floor is not None else None
-    slate = {s.application_id: s for s in suggest_slate(candidates, remaining, floor)}
+    slate = {
+        s.application_id: s
+        for s in suggest_slate(
+            (
+                (aid, Decimal(requested or 0), calibrated)
+                for aid, calibrated, requested, state in order
+                if state in UNDECIDED_STATES
+            ),
+            remaining,
+            floor,
+        )
+    }
+    size = per_page or max(len(order), 1)
+    pages = max(1, -(-len(order) // size))
+    if showing is not None:
+        position = next((i for i, row in enumerate(order) if row[0] == showing), 0)
+        page = position // size + 1
+    page = min(max(page, 1), pages)
+    shown = order[(page - 1) * size : page * size]
+    found = {
+        application.id: (application, organization, award, raw)
+        for application, organization, award, raw in db.session.execute(
+            select(Application, Organization, Award, ApplicationScore.raw)
+            .join(Organization, Application.organization_id == Organization.id)
+            .outerjoin(Award, Award.application_id == Application.id)
+            .outerjoin(ApplicationScore, ApplicationScore.application_id == Application.id)
+            .where(Application.id.in_([row[0] for row in shown]))
+        )
+    }
     rows = [
-        FundingRow(i, *found[row.application_id], row, slate.get(row.application_id))
-        for i, row in enumerate((r for r in ranked if r.application_id in found), start=1)
+        FundingRow(
+            position,
+            *found[aid][:3],
+            RankedScore(calibrated, found[aid][3]),
+            slate.get(aid),
+        )
+        for position, (aid, calibrated, _, _) in enumerate(shown, start=(page - 1) * size + 1)
+        if aid in found
     ]
     funded = [s for s in slate.values() if s.funded]
     return FundingLine(
         round=rnd,
         rows=rows,
+        ranked=len(order),
+        page=page,
+        pages=pages,
         budget=Decimal(rnd.budget),
         committed=committed,
         remaining=remaining,
         quality_floor=quality_floor,
         suggested_total=sum((s.requested for s in funded), Decimal(0)),
         suggested_ids=frozenset(s.application_id for s in funded),
-        undecided=sum(1 for r in rows if r.decidable),
-        version=status.ranked_version if status is not None else 0,
+        undecided=sum(1 for row in order if row[3] in UNDECIDED_STATES),
+        version=version,
         updating=status is not None and status.updating,
     )
 

@@ -42,17 +42,21 @@ def _render_funding_line(
     status: int = 200,
 ) -> Any:
     floor_form = FloorForm(formdata=request.args)
-    line = decisions.funding_line(rnd, _floor(floor_form))
-    pages = max(1, -(-len(line.rows) // common.PAGE_SIZE))
-    page = min(_page_of(line, row_form[0] if row_form else None), pages)
+    line = decisions.funding_line(
+        rnd,
+        _floor(floor_form),
+        page=max(1, request.args.get("page", 1, type=int)),
+        per_page=common.PAGE_SIZE,
+        showing=row_form[0] if row_form else None,  # the page holding the form with errors
+    )
     finalize = [o for o in available(rnd, current_user) if o.transition.trigger == "finalize"]
     return render_template(
         "officer/awards/funding_line.html",
         rnd=rnd,
         line=line,
-        rows=line.rows[(page - 1) * common.PAGE_SIZE : page * common.PAGE_SIZE],
-        page=page,
-        pages=pages,
+        rows=line.rows,
+        page=line.page,
+        pages=line.pages,
         floor_form=floor_form,
         row_form=row_form,
         bulk_form=bulk_form or BulkDecisionForm(formdata=None),
@@ -62,14 +66,6 @@ def _render_funding_line(
         packages=award_svc.recent_packages(rnd),
         query={k: v for k, v in request.args.items() if k in ("floor",) and v},
     ), status
-
-
-def _page_of(line: decisions.FundingLine, application_id: int | None) -> int:
-    """The page asked for, or the one holding the row whose form has errors."""
-    if application_id is None:
-        return max(1, request.args.get("page", 1, type=int))
-    position = next((r.position for r in line.rows if r.application.id == application_id), 1)
-    return (position - 1) // common.PAGE_SIZE + 1
 
 
 def _funding_url(rnd: Round, anchor: str | None = None) -> str:
@@ -158,7 +154,7 @@ def _render_bulk_result(
         done=[o for o in outcomes if o.done],
         refused=[o for o in outcomes if not o.done],
         missing=[i for i in ids if i not in found],
-        line=decisions.funding_line(rnd),
+        line=decisions.funding_line(rnd, per_page=common.PAGE_SIZE),  # its budget summary
         awards=award_svc.awards_by_application(ids),
     )
 
