@@ -35,7 +35,13 @@ by default, ``--quick`` for 500 and 2,000; ``--repeat``, ``--keep``, ``--help``)
      (the bench round has no awards yet: an empty catalog);
    - ``ranking_csv``: the ranking CSV of every row with every score.
 
-It prints a table (ms, × the bare route, SQL statements per request at each size) and writes it
+Besides the wall time, each request's CPU time on the server side is taken from
+``/proc/PID/schedstat``: the gunicorn workers' and, with PostgreSQL on this machine, their database
+backends' (found by the connections' ``application_name``). On a machine other work shares, the
+wall time includes waiting for a CPU; the CPU time does not, and its ratios are the steadier ones.
+
+It prints a table (ms, × the bare route, CPU ms and its ratio, SQL statements per request, at each
+size) and writes it
 with the load times, body sizes, CPU count and load averages to ``bench/out/http.json``
 (``bench/out/quick/http.json`` for ``--quick``). The exit status is 1 if a page's SQL count
 differs between the two sizes or a page answered anything but 200.
@@ -69,6 +75,7 @@ if __package__ in (None, ""):  # run as a file: python bench/bench_http.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.pool import NullPool
 
 from app import create_app
 from app.extensions import db
@@ -235,8 +242,67 @@ def ensure_database(url: str) -> None:
 
 
 def schema_uri(url: str, schema: str) -> str:
+    """The URL of ``schema`` in the database; its connections are named after it too, so the
+    database's own processes serving the benchmark can be told apart (``CpuMeter``)."""
     separator = "&" if "?" in url else "?"
-    return f"{url}{separator}options=-csearch_path%3D{schema}"
+    return f"{url}{separator}options=-csearch_path%3D{schema}&application_name={schema}"
+
+
+def _on_cpu(pid: int) -> float:
+    """Seconds the process has run on a CPU (its first field of /proc/PID/schedstat is in ns)."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+class CpuMeter:
+    """The CPU time the server spends on each request: its gunicorn workers, plus the PostgreSQL
+    backends they are connected to when the database runs on this machine. On a machine shared
+    with other work this is steadier than the wall time, which includes waiting for a CPU; it
+    leaves out the client and the kernel's network path, which cost the bare route alike."""
+
+    def __init__(self, master_pid: int, url: str, application_name: str) -> None:
+        self.master_pid = master_pid
+        self.url = url
+        self.application_name = application_name
+        host = make_url(_psycopg(url)).host
+        self.local_database = host in (None, "", "127.0.0.1", "localhost", "::1")
+        self.pids: list[int] = []
+        self.counts: dict[str, int] = {}
+        self.engine = create_engine(_psycopg(url), poolclass=NullPool)
+
+    def refresh(self) -> None:
+        """Find the workers and their database backends again (a worker may have been
+        restarted, a pool may have opened a connection)."""
+        workers = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.master_pid:  # the field after the state: the parent's pid
+                workers.append(int(stat.parent.name))
+        backends: list[int] = []
+        if self.local_database:
+            with self.engine.connect() as conn:
+                backends = list(
+                    conn.scalars(
+                        text(
+                            "SELECT pid FROM pg_stat_activity WHERE application_name = :name "
+                            "AND pid <> pg_backend_pid()"
+                        ),
+                        {"name": self.application_name},
+                    )
+                )
+        self.pids = workers + backends
+        self.counts = {"gunicorn_workers": len(workers), "database_backends": len(backends)}
+
+    def read(self) -> float:
+        return sum(_on_cpu(pid) for pid in self.pids)
+
+    def close(self) -> None:
+        self.engine.dispose()
 
 
 def reset_schema(url: str, schema: str, create: bool = True) -> None:
@@ -296,8 +362,8 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(uri: str, workdir: Path) -> Iterator[int]:
-    """gunicorn serving the app on ``uri`` until the block ends; yields its port."""
+def serve(uri: str, workdir: Path) -> Iterator[tuple[int, int]]:
+    """gunicorn serving the app on ``uri`` until the block ends; yields its port and pid."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "FLASK_DEBUG")}
     env.update(
@@ -340,7 +406,7 @@ def serve(uri: str, workdir: Path) -> Iterator[int]:
             if time.monotonic() > deadline:
                 raise BenchError(f"gunicorn did not answer:\n{log_path.read_text()[-3000:]}")
             time.sleep(0.2)
-        yield port
+        yield port, process.pid
     finally:
         process.terminate()
         try:
@@ -394,37 +460,45 @@ def pages(port: int, made: data.Generated) -> dict[str, tuple[Client, str]]:
     }
 
 
-def measure(port: int, made: data.Generated, repeat: int) -> dict[str, Any]:
+def measure(port: int, made: data.Generated, repeat: int, meter: CpuMeter) -> dict[str, Any]:
     """Warm every page, then time ``repeat`` interleaved rounds of them."""
     targets = pages(port, made)
     seconds: dict[str, list[float]] = {name: [] for name in targets}
+    cpu: dict[str, list[float]] = {name: [] for name in targets}
     queries: dict[str, list[int | None]] = {name: [] for name in targets}
     statuses: dict[str, Counter[int]] = {name: Counter() for name in targets}
     sizes: dict[str, int] = {}
     errors: dict[str, str] = {}
     for measured in [False] * WARMUP + [True] * repeat:
+        if measured:
+            meter.refresh()
         for name, (client, path) in targets.items():
+            before = meter.read()
             try:
                 answer = client.get(path)
             except (http.client.HTTPException, OSError) as error:  # e.g. a body cut short
                 errors[name] = repr(error)
                 statuses[name][0] += 1
                 continue
+            used = meter.read() - before
             statuses[name][answer.status] += 1
             sizes[name] = len(answer.body)
             if measured:
                 seconds[name].append(answer.seconds)
+                cpu[name].append(used)
                 queries[name].append(answer.queries)
-    bare = statistics.median(seconds["bare"]) if seconds["bare"] else float("nan")
+    bare, bare_cpu = _median(seconds["bare"]), _median(cpu["bare"])
     out: dict[str, Any] = {}
     for name, (_, path) in targets.items():
-        median = statistics.median(seconds[name]) if seconds[name] else float("nan")
+        median, median_cpu = _median(seconds[name]), _median(cpu[name])
         counts = Counter(queries[name])
         out[name] = {
             "path": path,
             "median_ms": round(median * 1000, 2),
             "min_ms": round(min(seconds[name], default=float("nan")) * 1000, 2),
             "x_bare": round(median / bare, 1),
+            "cpu_ms": round(median_cpu * 1000, 2),
+            "cpu_x_bare": round(median_cpu / bare_cpu, 1) if bare_cpu else float("nan"),
             "sql": counts.most_common(1)[0][0] if counts else None,
             "sql_seen": sorted(c for c in counts if c is not None),
             "bytes": sizes.get(name, 0),
@@ -434,6 +508,10 @@ def measure(port: int, made: data.Generated, repeat: int) -> dict[str, Any]:
         if name in errors:
             out[name]["error"] = errors[name]
     return out
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
 
 
 def run_size(url: str, applications: int, repeat: int, keep: bool) -> dict[str, Any]:
@@ -452,10 +530,15 @@ def run_size(url: str, applications: int, repeat: int, keep: bool) -> dict[str, 
             flush=True,
         )
         load_before = [round(x, 2) for x in os.getloadavg()]
-        with serve(uri, workdir) as port:
+        with serve(uri, workdir) as (port, pid):
             print(f"  gunicorn ({WORKERS} sync workers) on port {port}; timing ...", flush=True)
+            meter = CpuMeter(pid, url, schema)
             started = time.perf_counter()
-            timed = measure(port, made, repeat)
+            try:
+                timed = measure(port, made, repeat, meter)
+            finally:
+                meter.close()
+            print(f"  CPU time read from {meter.counts}")
             seconds = time.perf_counter() - started
         load_after = [round(x, 2) for x in os.getloadavg()]
         print(f"  timed in {seconds:.0f} s, load average {load_before} -> {load_after}")
@@ -465,6 +548,7 @@ def run_size(url: str, applications: int, repeat: int, keep: bool) -> dict[str, 
             "loading": loading,
             "pages": timed,
             "timing_seconds": round(seconds, 1),
+            "cpu_measured_in": meter.counts,
             "load_average": {"before": load_before, "after": load_after},
         }
     finally:
@@ -478,15 +562,19 @@ def run_size(url: str, applications: int, repeat: int, keep: bool) -> dict[str, 
 def table(result: dict[str, Any]) -> list[str]:
     sizes = list(result["sizes"].values())
     lines = [
-        f"{'':<30}" + "".join(f"{s['applications']:>17,} applications" for s in sizes),
-        f"{'page':<30}" + f"{'ms':>12} {'× bare':>8} {'SQL':>8}" * len(sizes),
+        f"{'':<30}" + "".join(f"{s['applications']:>35,} applications" for s in sizes),
+        f"{'page':<30}"
+        + f"{'ms':>10} {'× bare':>7} {'CPU ms':>9} {'× bare':>7} {'SQL':>7}" * len(sizes),
     ]
     for name in TITLES:
         cells = []
         for size in sizes:
             page = size["pages"][name]
             sql = f"{page['sql']}" if page["ok"] else f"{page['sql']} ERR"
-            cells.append(f"{page['median_ms']:>12.1f} {page['x_bare']:>8.1f} {sql:>8}")
+            cells.append(
+                f"{page['median_ms']:>10.1f} {page['x_bare']:>7.1f} {page['cpu_ms']:>9.1f} "
+                f"{page['cpu_x_bare']:>7.1f} {sql:>7}"
+            )
         same = result["sql_equal"].get(name)
         lines.append(f"{TITLES[name]:<30}" + "".join(cells) + ("" if same else "  SQL DIFFERS"))
     return lines
@@ -526,8 +614,8 @@ def run(
     for line in table(result):
         print("  " + line)
     print(
-        "  (SQL: statements a request ran before its body was sent; the CSV's rows are read from"
-        " the database while it streams)"
+        "  (CPU: the gunicorn worker's and its PostgreSQL backend's. SQL: statements a request ran"
+        " before its body was sent; the CSV's rows are read from the database while it streams)"
     )
     for size in by_size.values():
         for name, page in size["pages"].items():
@@ -555,6 +643,7 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
     for name, page in largest["pages"].items():
         if name != "bare":
             figures[f"{name}_x_bare_at_{largest['applications']}"] = page["x_bare"]
+            figures[f"{name}_cpu_x_bare_at_{largest['applications']}"] = page["cpu_x_bare"]
     for size in sizes:
         figures[f"load_seconds_at_{size['applications']}"] = size["loading"]["generate_seconds"]
     figures["sql_counts_equal_at_both_sizes"] = all(result["sql_equal"].values())
