@@ -32,7 +32,9 @@ by default, ``--quick`` for 500 and 2,000; ``--repeat``, ``--keep``, ``--help``)
    - ``applications``: the officer's applications list; ``queue``: the reviewer's queue;
      ``rounds``: the rounds page; ``dashboard``: the program dashboard;
    - ``catalog`` and ``catalog_json``: the public catalog and its JSON, as an anonymous visitor
-     (the bench round has no awards yet: an empty catalog);
+     (the bench round has no awards yet: an empty catalog), and ``catalog_again`` and
+     ``catalog_json_again`` by a visitor whose browser sends back the ETag it was given
+     (``If-None-Match``: a 304 where the app answers one);
    - ``ranking_csv``: the ranking CSV of every row with every score.
 
 Besides the wall time, each request's CPU time on the server side is taken from
@@ -102,6 +104,8 @@ TITLES = {
     "dashboard": "program dashboard",
     "catalog": "public catalog",
     "catalog_json": "public catalog JSON",
+    "catalog_again": "catalog, revisit (ETag)",
+    "catalog_json_again": "catalog JSON, revisit (ETag)",
     "ranking_csv": "ranking CSV, all rows",
 }
 
@@ -131,8 +135,14 @@ class Client:
         self.port = port
         self.cookies: dict[str, str] = {}
 
-    def request(self, method: str, path: str, form: dict[str, str] | None = None) -> Answer:
-        headers = {"Accept": "*/*"}
+    def request(
+        self,
+        method: str,
+        path: str,
+        form: dict[str, str] | None = None,
+        extra: dict[str, str] | None = None,
+    ) -> Answer:
+        headers = {"Accept": "*/*", **(extra or {})}
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         body = None
@@ -155,6 +165,21 @@ class Client:
 
     def get(self, path: str) -> Answer:
         return self.request("GET", path)
+
+
+class Revisiting(Client):
+    """A visitor whose browser keeps what it was sent and asks again with ``If-None-Match``."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(port)
+        self.etags: dict[str, str] = {}
+
+    def get(self, path: str) -> Answer:
+        known = self.etags.get(path)
+        answer = self.request("GET", path, extra={"If-None-Match": known} if known else None)
+        if answer.headers.get("ETag"):
+            self.etags[path] = answer.headers["ETag"]
+        return answer
 
 
 class _Links(HTMLParser):
@@ -426,7 +451,7 @@ def pages(port: int, made: data.Generated) -> dict[str, tuple[Client, str]]:
     """Each page to time: the client that opens it and its path."""
     officer = sign_in(port, made.officer_email)
     reviewer = sign_in(port, made.busiest_reviewer_email)
-    public = Client(port)
+    public, revisiting = Client(port), Revisiting(port)
     ranking = f"/officer/rounds/{made.round_id}/ranking"
     first = officer.get(ranking)
     if first.status != 200:
@@ -456,6 +481,8 @@ def pages(port: int, made: data.Generated) -> dict[str, tuple[Client, str]]:
         "dashboard": (officer, "/officer/dashboard"),
         "catalog": (public, "/catalog"),
         "catalog_json": (public, "/catalog/awards.json"),
+        "catalog_again": (revisiting, "/catalog"),
+        "catalog_json_again": (revisiting, "/catalog/awards.json"),
         "ranking_csv": (officer, f"/officer/rounds/{made.round_id}/ranking.csv"),
     }
 
@@ -503,7 +530,8 @@ def measure(port: int, made: data.Generated, repeat: int, meter: CpuMeter) -> di
             "sql_seen": sorted(c for c in counts if c is not None),
             "bytes": sizes.get(name, 0),
             "statuses": {str(k): v for k, v in sorted(statuses[name].items())},
-            "ok": set(statuses[name]) == {200},
+            # A revisit may be answered "not modified"; every other page must be a 200.
+            "ok": set(statuses[name]) <= ({200, 304} if name.endswith("_again") else {200}),
         }
         if name in errors:
             out[name]["error"] = errors[name]
