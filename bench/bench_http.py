@@ -12,7 +12,8 @@ by default, ``--quick`` for 500 and 2,000; ``--repeat``, ``--keep``, ``--help``)
    times of the migrations and of the load are reported. The schema is dropped at the end
    unless ``--keep``.
 2. **Serve.** gunicorn with 2 sync workers on a free local port, configured as in production
-   (``L2G_ENV=production``, a random ``SECRET_KEY``, no Redis: jobs inline) plus
+   (``L2G_ENV=production``, a random ``SECRET_KEY``; no Redis, so jobs would run inline and the
+   catalog's cache is each worker's memory, where production has Redis behind it) plus
    ``L2G_QUERY_COUNT_HEADER=1``, so each response says how many SQL statements it ran
    (``X-Query-Count``, app/query_count.py; for a streamed body, those run before it streams).
 3. **Sign in** over HTTP as the officer and as the reviewer with the longest queue: the login
