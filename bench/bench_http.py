@@ -82,6 +82,7 @@ from sqlalchemy.pool import NullPool
 
 from app import create_app
 from app.extensions import db
+from app.query_count import HEADER
 from bench import data
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,7 +94,6 @@ REPEAT = 10
 WARMUP = 3
 WORKERS = 2
 LATER_PAGE = 10
-HEADER = "X-Query-Count"
 TITLES = {
     "bare": "bare route (/healthz)",
     "application": "application page (officer)",
