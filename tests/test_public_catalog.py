@@ -597,3 +597,11 @@ def test_the_version_changes_when_the_transition_commits_and_not_if_it_is_undone
     assert after != before
     payload = json.loads(text_of(app.test_client().get("/catalog/awards.json?state=TX")))
     assert [r["status"] for r in payload["awards"]] == ["Active"]
+
+
+def test_the_page_under_another_path_prefix_has_its_own_links(app: Flask, world: World) -> None:
+    client = app.test_client()
+    plain = text_of(client.get("/catalog?state=TX"))
+    prefixed = text_of(client.get("/catalog?state=TX", environ_overrides={"SCRIPT_NAME": "/l2g"}))
+    assert 'href="/catalog/awards.json?state=TX"' in plain
+    assert 'href="/l2g/catalog/awards.json?state=TX"' in prefixed

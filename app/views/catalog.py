@@ -3,6 +3,10 @@
 Every page and file here is built from `program_data.public_record`, the one whitelist of public
 fields: no review, score, comment, contact, address, justification, unaccepted report or
 application that was not awarded can reach them.
+
+Each answer is built once per catalog version and kept (`app.services.catalog`): a request reads
+the version (one query), answers a matching If-None-Match with a 304, and otherwise sends what
+was built for that version, filters and page.
 """
 
 from __future__ import annotations
@@ -60,13 +64,15 @@ def index() -> Response:
     # The page's header and messages belong to the person: only an anonymous visitor with no
     # message waiting gets the same bytes as everyone else, and so an ETag.
     shared = not current_user.is_authenticated and not session.get("_flashes")
-    tag = catalog.etag(version, "page", filters.query_args(), asked_page)
+    # The page's links start with the app's path prefix: a part of what was asked.
+    asked = (request.script_root, filters.query_args())
+    tag = catalog.etag(version, "page", *asked, asked_page)
     if shared and request.if_none_match.contains(tag):
         return _not_modified(tag)
-    summary = catalog.cached(version, ("summary", filters.query_args()), lambda: _summary(filters))
+    summary = catalog.cached(version, ("summary", *asked), lambda: _summary(filters))
     page = min(max(1, asked_page), summary["pages"])
     projects = catalog.cached(
-        version, ("projects", filters.query_args(), page), lambda: _projects(filters, page, summary)
+        version, ("projects", *asked, page), lambda: _projects(filters, page, summary)
     )
     response = make_response(render_template("catalog/index.html", projects=projects))
     if shared:
