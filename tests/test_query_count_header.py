@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +14,7 @@ from app import create_app
 from app.config import load_config
 from app.extensions import db
 from app.query_count import HEADER
+from tests.decision_helpers import scored_round
 from tests.factories import PASSWORD, Factory
 
 
@@ -69,3 +71,35 @@ def test_the_header_gives_the_statements_each_request_ran(
         assert sent == []
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+def test_a_streamed_body_logs_its_whole_count(
+    counted_app: Flask, make: Factory, caplog: pytest.LogCaptureFixture
+) -> None:
+    officer = make.officer()
+    rnd, _ = scored_round(make, officer, [60_000, 70_000, 80_000])
+    browser = counted_app.test_client()
+    browser.post("/login", data={"email": officer.email, "password": PASSWORD})
+
+    sent: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sent.append(statement)
+
+    with counted_app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        with caplog.at_level(logging.INFO, logger="app.query_count"):
+            response = browser.get(f"/officer/rounds/{rnd.id}/ranking.csv")
+            assert response.is_streamed
+            before_body = int(response.headers[HEADER])
+            assert len(response.get_data().splitlines()) == 4  # the header and three rows
+            response.close()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    logged = [r for r in caplog.records if r.name == "app.query_count"]
+    assert len(logged) == 1
+    method, path, total, while_streaming = logged[0].args
+    assert (method, path) == ("GET", f"/officer/rounds/{rnd.id}/ranking.csv")
+    assert total == len(sent) and while_streaming == total - before_body > 0
