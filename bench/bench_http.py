@@ -8,9 +8,9 @@ by default, ``--quick`` for 500 and 2,000; ``--repeat``, ``--keep``, ``--help``)
 1. **Load.** A fresh schema ``l2g_bench_http_<size>`` in the PostgreSQL database given by
    ``DATABASE_URL`` (default ``postgresql://postgres@127.0.0.1:5432/l2g_bench``, created if
    missing; nothing outside that schema is touched), the tables made by the migrations
-   (``flask db upgrade``), then ``bench.data.generate`` (COPY on PostgreSQL) and ``ANALYZE``. The
-   times of the migrations and of the load are reported. The schema is dropped at the end
-   unless ``--keep``.
+   (``flask db upgrade``), then ``bench.data.generate`` (COPY on PostgreSQL, then the stored
+   scores' rebuild) and ``ANALYZE``. The times of the migrations, the load and the rebuild are
+   reported. The schema is dropped at the end unless ``--keep``.
 2. **Serve.** gunicorn with 2 sync workers on a free local port, configured as in production
    (``L2G_ENV=production``, a random ``SECRET_KEY``; no Redis, so jobs would run inline and the
    catalog's cache is each worker's memory, where production has Redis behind it) plus
@@ -45,10 +45,10 @@ backends' (found by the connections' ``application_name``). On a machine other w
 wall time includes waiting for a CPU; the CPU time does not, and its ratios are the steadier ones.
 
 It prints a table (ms, × the bare route, CPU ms and its ratio, SQL statements per request, at each
-size) and writes it
-with the load times, body sizes, CPU count and load averages to ``bench/out/http.json``
-(``bench/out/quick/http.json`` for ``--quick``). The exit status is 1 if a page's SQL count
-differs between the two sizes or a page answered anything but 200.
+size) and writes it with the load times, body sizes, CPU count and load averages to
+``bench/out/http.json`` (``bench/out/quick/http.json`` for ``--quick``). The exit status is 1 if a
+page's SQL count differs between the two sizes or a page answered anything but 200 (or 304 to a
+revisit), or broke off.
 """
 
 from __future__ import annotations
