@@ -605,3 +605,22 @@ def test_the_page_under_another_path_prefix_has_its_own_links(app: Flask, world:
     prefixed = text_of(client.get("/catalog?state=TX", environ_overrides={"SCRIPT_NAME": "/l2g"}))
     assert 'href="/catalog/awards.json?state=TX"' in plain
     assert 'href="/l2g/catalog/awards.json?state=TX"' in prefixed
+
+
+def test_an_officer_suspending_an_award_on_its_page_changes_the_etag(
+    app: Flask, world: World, login: SignIn
+) -> None:
+    award = db.session.get(Award, world.texas.id)
+    fire(award, "activate", db.session.get(User, world.officer.id))
+    quiet_commit()
+    visitor = app.test_client()
+    before = etags(visitor, "?state=TX")
+    response = login(world.officer).post(
+        f"/officer/awards/{award.id}/transition",
+        data={"trigger": "suspend", "comment": "Cost share not documented.", "version": ""},
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    after = etags(visitor, "?state=TX")
+    assert all(after[url] != before[url] for url in CATALOG_URLS)
+    payload = json.loads(text_of(visitor.get("/catalog/awards.json?state=TX")))
+    assert [r["status"] for r in payload["awards"]] == ["Suspended"]
