@@ -272,7 +272,9 @@ def place(
         )
         for aid in ids
     )
-    percentiles = scoring.percentiles(calibrated)
+    percentiles = dict(
+        zip(ids, scoring.round_percentiles([calibrated[aid] for aid in ids]).tolist(), strict=True)
+    )
     placings = {
         row.application_id: Placing(
             calibrated[row.application_id], percentiles[row.application_id], position
