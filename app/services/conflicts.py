@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, or_, select
 
@@ -29,8 +29,16 @@ def email_domain(email: str) -> str:
     return email.rsplit("@", 1)[-1].lower()
 
 
+class ReviewerFacts(Protocol):
+    """What conflict detection reads of a reviewer: a User, or a row of these columns."""
+
+    id: int
+    email: str
+    organization_id: int | None
+
+
 def detect(
-    reviewers: Iterable[User],
+    reviewers: Iterable[ReviewerFacts],
     applications: Iterable[Application],
 ) -> list[DetectedConflict]:
     """Conflicts found from data alone, for every reviewer × application pair given.
@@ -123,7 +131,10 @@ def conflicted_pairs(
             pairs.update((reviewer_id, a) for a in by_org.get(org_id, []))
         elif app_id in app_ids:
             pairs.add((reviewer_id, app_id))
-    reviewers = db.session.scalars(select(User).where(User.id.in_(reviewer_ids))).all()
+    # What the check reads of a reviewer, as columns: a pool of hundreds is rows already loaded.
+    reviewers = db.session.execute(
+        select(User.id, User.email, User.organization_id).where(User.id.in_(reviewer_ids))
+    ).all()
     pairs.update((c.reviewer_id, c.application_id) for c in detect(reviewers, applications))
     return pairs
 
