@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ARRAY, Integer, any_, bindparam, func, or_, select
 
 from app.extensions import db
 from app.models.application import Application, Partner
@@ -23,6 +23,16 @@ class DetectedConflict:
     application_id: int
     kind: str
     reason: str
+
+
+def _among(column: Any, ids: Iterable[int]) -> Any:
+    """`column IN ids`. On PostgreSQL as `= ANY(array)`, one parameter: the statement's text is
+    then the same for every number of ids, so the driver and the server prepare and plan it
+    once, where IN (...) sends and plans a new statement for each length (the queue's 125)."""
+    ids = list(ids)
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, ids, type_=ARRAY(Integer)))
+    return column.in_(ids)
 
 
 def email_domain(email: str) -> str:
@@ -59,18 +69,18 @@ def detect(
         org_id: (government_type, state_code)
         for org_id, government_type, state_code in db.session.execute(
             select(Organization.id, Organization.government_type, Organization.state_code).where(
-                Organization.id.in_(org_ids)
+                _among(Organization.id, org_ids)
             )
         )
     }
     domains: dict[int, set[str]] = {}
     for org_id, email in db.session.execute(
-        select(User.organization_id, User.email).where(User.organization_id.in_(org_ids))
+        select(User.organization_id, User.email).where(_among(User.organization_id, org_ids))
     ):
         domains.setdefault(org_id, set()).add(email_domain(email))
     partners: dict[int, list[str]] = {}
     for app_id, name in db.session.execute(
-        select(Partner.application_id, Partner.name).where(Partner.application_id.in_(app_ids))
+        select(Partner.application_id, Partner.name).where(_among(Partner.application_id, app_ids))
     ):
         partners.setdefault(app_id, []).append(name.lower())
     profiles = {
@@ -78,7 +88,7 @@ def detect(
         for user_id, affiliations, home_state in db.session.execute(
             select(
                 ReviewerProfile.user_id, ReviewerProfile.affiliations, ReviewerProfile.home_state
-            ).where(ReviewerProfile.user_id.in_([r.id for r in reviewers]))
+            ).where(_among(ReviewerProfile.user_id, [r.id for r in reviewers]))
         )
     }
     found: list[DetectedConflict] = []
@@ -122,8 +132,8 @@ def conflicted_pairs(
     pairs: set[tuple[int, int]] = set()
     rows = db.session.execute(
         select(Conflict.reviewer_id, Conflict.organization_id, Conflict.application_id).where(
-            Conflict.reviewer_id.in_(reviewer_ids),
-            Conflict.organization_id.in_(list(by_org)),
+            _among(Conflict.reviewer_id, reviewer_ids),
+            _among(Conflict.organization_id, by_org),
         )
     )
     for reviewer_id, org_id, app_id in rows:
@@ -133,7 +143,7 @@ def conflicted_pairs(
             pairs.add((reviewer_id, app_id))
     # What the check reads of a reviewer, as columns: a pool of hundreds is rows already loaded.
     reviewers = db.session.execute(
-        select(User.id, User.email, User.organization_id).where(User.id.in_(reviewer_ids))
+        select(User.id, User.email, User.organization_id).where(_among(User.id, reviewer_ids))
     ).all()
     pairs.update((c.reviewer_id, c.application_id) for c in detect(reviewers, applications))
     return pairs
