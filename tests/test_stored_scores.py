@@ -373,3 +373,25 @@ def test_decisions_use_the_stored_rank_order(make: Factory) -> None:
     with pytest.raises(TransitionRefused) as refused:
         fire(worst, "award", officer, comment="")
     assert any("over 2 better-ranked application(s)" in r for r in refused.value.reasons)
+
+
+def test_a_decided_or_scored_application_page_offers_no_reviewer_changes(
+    make: Factory, login: SignIn, count_queries: Callable[[], Any]
+) -> None:
+    """While reviewers may be assigned, the page offers the pool's candidates (add and swap);
+    once scored, nobody can be added or swapped, and the page does not work out candidates."""
+    officer = make.officer()
+    first, second = small_round(make, officer, applications=1, reviewers=2)
+    application = first.application
+    client = login(officer)
+    open_page = client.get(f"/officer/applications/{application.id}").get_data(as_text=True)
+    assert "Add a reviewer" in open_page and "Swap " in open_page
+    submit(first, 3)
+    submit(second, 4)
+    wait_for_jobs()
+    db.session.refresh(application)
+    assert application.state == "scored"
+    with count_queries() as q:
+        scored_page = client.get(f"/officer/applications/{application.id}").get_data(as_text=True)
+    assert "Add a reviewer" not in scored_page and "Swap " not in scored_page
+    assert not any("reviewer_profiles" in s for s in q.statements)

@@ -68,7 +68,13 @@ def _reviewer_forms(
     add_form: AddReviewerForm | None,
     swap_form: tuple[int, SwapReviewerForm] | None,
 ) -> tuple[AddReviewerForm, dict[int, SwapReviewerForm]]:
-    """The add-a-reviewer form and a swap form per assigned review, offering the candidates."""
+    """The add-a-reviewer form and a swap form per assigned review, offering the candidates.
+
+    Only while reviewers may still be assigned: once scored or decided, the service refuses
+    an addition or a swap anyway, and the candidates (every reviewer of the pool checked for
+    conflicts, a third of the page's time) are not worked out at all."""
+    if application.state not in assigning.ASSIGNABLE_STATES:
+        return add_form or AddReviewerForm(formdata=None, candidates=[]), {}
     candidates = assigning.candidates(application, reviews)
     offered = AddReviewerForm(formdata=None, candidates=candidates)
     if add_form is None:
