@@ -51,6 +51,7 @@ class RoundRanking(db.Model):
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), primary_key=True)
     scores_version: Mapped[int] = mapped_column(default=0)
     ranked_version: Mapped[int] = mapped_column(default=0)
+    ranked_count: Mapped[int] = mapped_column(default=0, server_default="0")  # in that ranking
     ranked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property

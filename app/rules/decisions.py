@@ -20,7 +20,7 @@ from app.models.application import Application
 from app.models.round import Round
 from app.models.scores import RankingEntry
 from app.rules.awards import committed_total
-from app.rules.ranking import rank_round, ranked_version
+from app.rules.ranking import placing_of, rank_round, ranked_version
 from app.states import ApplicationState
 
 
@@ -57,17 +57,8 @@ def ranked_rows(rnd: Round) -> list[Any]:
 
 def rank_of(application: Application) -> int | None:
     """The application's rank (1 = best) in the round's committed ranking; None if unranked."""
-    version = ranked_version(application.round_id)
-    return memoized(
-        ("rank_of", application.id, version),
-        lambda: db.session.scalar(
-            select(RankingEntry.rank).where(
-                RankingEntry.round_id == application.round_id,
-                RankingEntry.version == version,
-                RankingEntry.application_id == application.id,
-            )
-        ),
-    )
+    placing = placing_of(application)
+    return placing.rank if placing is not None else None
 
 
 def _ranked_in(application: Application, states: Iterable[str], better: bool) -> int:

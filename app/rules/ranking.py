@@ -688,6 +688,24 @@ def _csv_rows(round_id: int, filters: RankingFilters) -> Iterator[list[str]]:
         yield line
 
 
+def placing_of(application: Application) -> Placing | None:
+    """The application's place in the round's committed ranking (None: unranked), read once
+    per unit of work."""
+    version = ranked_version(application.round_id)
+
+    def read() -> Placing | None:
+        row = db.session.execute(
+            select(RankingEntry.calibrated, RankingEntry.percentile, RankingEntry.rank).where(
+                RankingEntry.round_id == application.round_id,
+                RankingEntry.version == version,
+                RankingEntry.application_id == application.id,
+            )
+        ).one_or_none()
+        return Placing(*row) if row is not None else None
+
+    return memoized(("placing_of", application.id, version), read)
+
+
 @dataclass(frozen=True)
 class Standing:
     """An application's place in the committed ranking, as its page shows it."""
@@ -703,28 +721,12 @@ class Standing:
 def standing(application: Application) -> Standing:
     """Where the application stands in its round's committed ranking: three small queries."""
     status = ranking_status(application.round_id)
-    version = status.ranked_version if status is not None else 0
-    entry = db.session.execute(
-        select(RankingEntry.rank, RankingEntry.calibrated, RankingEntry.percentile).where(
-            RankingEntry.round_id == application.round_id,
-            RankingEntry.version == version,
-            RankingEntry.application_id == application.id,
-        )
-    ).one_or_none()
-    ranked = (
-        db.session.scalar(
-            select(func.count())
-            .select_from(RankingEntry)
-            .where(RankingEntry.round_id == application.round_id, RankingEntry.version == version)
-        )
-        if entry is not None
-        else 0
-    )
+    entry = placing_of(application)
     return Standing(
-        version=version,
+        version=status.ranked_version if status is not None else 0,
         updating=status is not None and status.updating,
         rank=entry.rank if entry else None,
-        ranked=ranked or 0,
+        ranked=status.ranked_count if status is not None else 0,
         calibrated=entry.calibrated if entry else None,
         percentile=entry.percentile if entry else None,
     )

@@ -208,6 +208,7 @@ def rank(round_id: int) -> int:
             delete(table).where(table.round_id == round_id, table.version < status.ranked_version)
         )
     status.ranked_version = version
+    status.ranked_count = len(placings.placings)
     status.ranked_at = utcnow()
     db.session.flush()
     return version
