@@ -204,6 +204,9 @@ def test_the_ranking_page_says_when_it_is_being_updated(
     assert f"this page shows version {status.ranked_version}" in html
     detail = client.get(f"/officer/applications/{a.id}").get_data(as_text=True)
     assert "The ranking is being updated" in detail
+    line = client.get(f"/officer/rounds/{rnd.id}/decisions").get_data(as_text=True)
+    assert "Ranking being updated" in line
+    assert f"the line below is version {status.ranked_version}" in line
 
 
 def _decision_form(client: Any, rnd: Round) -> str:
