@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, abort, render_template, request
+from flask import Flask, abort, g, render_template, request
 from flask_wtf.csrf import CSRFError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import load_config
 from app.extensions import cache, csrf, db, local_cache, login_manager, migrate
@@ -63,8 +65,18 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     )
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id))
+    def load_user(session_id: str) -> User | None:
+        # A session carries "<id>:<token>" (User.get_id); once the account's token is rotated
+        # (sign-out, new password, deactivation, new role) every older session is refused.
+        user_id, _, token = session_id.partition(":")
+        if not user_id.isdigit() or not token:
+            return None
+        user = db.session.get(User, int(user_id))
+        if user is None or not user.is_active:
+            return None
+        if not hmac.compare_digest(user.session_token.encode(), token.encode()):
+            return None
+        return user
 
     _register_blueprints(app)
     _register_template_helpers(app)
@@ -100,11 +112,30 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
             "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
             "frame-ancestors 'none'",
         )
+        if app.config["HSTS_MAX_AGE"]:
+            response.headers.setdefault(
+                "Strict-Transport-Security",
+                f"max-age={app.config['HSTS_MAX_AGE']}; includeSubDomains",
+            )
+        # A signed-in page is the person's own: no browser or proxy cache keeps it, so the Back
+        # button after signing out or a shared computer's cache shows nothing of it. Flask-Login
+        # keeps the user in `g` once the request asked who is signed in; a route that never asks
+        # (/healthz, static files) answers the same to anyone and costs no query here. Not
+        # `is_authenticated`: it reads the account's row, expired by the request's commit.
+        user = g.get("_login_user")
+        if user is not None and not user.is_anonymous:
+            response.headers["Cache-Control"] = "no-store"
         return response
 
     from app import query_count
 
     query_count.install(app)
+    if hops := app.config["PROXY_HOPS"]:
+        # Behind the load balancer: the scheme (secure cookies, https URLs) and the client's
+        # address are the ones it forwards, trusted from that many proxies and no further.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
+        )
     return app
 
 

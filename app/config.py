@@ -24,6 +24,19 @@ def _database_url(instance_path: str) -> str:
     return url
 
 
+def _int_setting(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}.") from None
+    if value < 0:
+        raise ConfigError(f"{name} cannot be negative.")
+    return value
+
+
 def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build the Flask config from the environment; `overrides` win (tests use them)."""
     overrides = overrides or {}
@@ -64,6 +77,10 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "REMEMBER_COOKIE_HTTPONLY": True,
         "WTF_CSRF_ENABLED": True,
         "PREFERRED_URL_SCHEME": "https" if production else "http",
+        # Strict-Transport-Security's max-age in seconds (production only; 0 sends none).
+        "HSTS_MAX_AGE": _int_setting("L2G_HSTS_MAX_AGE", 365 * 24 * 3600) if production else 0,
+        # How many proxies in front of the app set X-Forwarded-For/-Proto/-Host/-Port (ProxyFix).
+        "PROXY_HOPS": _int_setting("L2G_PROXY_HOPS", 1 if production else 0),
         # Benchmarks read each request's SQL statement count from a header (app/query_count.py).
         "QUERY_COUNT_HEADER": os.environ.get("L2G_QUERY_COUNT_HEADER") == "1",
     }

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
+from typing import Any
 
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.clock import utcnow
@@ -48,6 +50,10 @@ class Organization(db.Model):
         return US_STATES.get(self.state_code, self.state_code)
 
 
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "users"
     __table_args__ = (CheckConstraint(state_check("role", list(ROLES)), name="role"),)
@@ -62,8 +68,25 @@ class User(UserMixin, db.Model):
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Part of every session's (and remember cookie's) user id: a new one ends them all.
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
 
     organization: Mapped[Organization | None] = relationship(back_populates="users")
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    def rotate_session_token(self) -> None:
+        """Every session signed in as this account, here or elsewhere, is refused from now on."""
+        self.session_token = new_session_token()
+
+    @validates("role", "is_active_account")
+    def _authority_changed(self, key: str, value: Any) -> Any:
+        # Sessions opened with the old role or while the account was active must not outlive
+        # the change, whoever makes it (an admin page, the shell, a script).
+        if self.id is not None and getattr(self, key) != value:
+            self.rotate_session_token()
+        return value
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)

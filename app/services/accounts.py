@@ -112,13 +112,32 @@ def authenticate(email: str, password: str, now: datetime) -> SignIn:
     return SignIn(user, None)
 
 
+def end_sessions(user: User) -> None:
+    """End every session of this account, on every browser, and its remember cookies.
+
+    Signing out, a password change and a password reset call it; a new role or a deactivation
+    does it by itself (`User._authority_changed`). The session that should stay signed in (the
+    one that changed the password) signs in again afterwards with `login_user(user)`, which
+    writes the new token into that session only.
+    """
+    user.rotate_session_token()
+    db.session.flush()
+
+
+def sign_out(user: User) -> None:
+    """Signing out ends the account's sessions everywhere, not only this browser's: a cookie
+    copied from it, or a session left open on another computer, stops working too."""
+    end_sessions(user)
+
+
 def change_password(user: User, current: str, new: str) -> None:
+    """Set a new password; every session of the account ends (the caller signs itself in again)."""
     if not user.check_password(current):
         raise AccountError("The current password is not right.", "current_password")
     if problem := password_problem(new):
         raise AccountError(problem, "new_password")
     user.set_password(new)
-    db.session.flush()
+    end_sessions(user)
 
 
 def _token_hash(token: str) -> str:

@@ -58,6 +58,7 @@ def login() -> str | Response:
 @bp.post("/logout")
 @login_required
 def logout() -> Response:
+    accounts.sign_out(current_user._get_current_object())
     logout_user()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
@@ -95,7 +96,9 @@ def account() -> str | Response:
             discard_changes()
             getattr(form, exc.field or "new_password").errors.append(str(exc))
         else:
-            flash("Your password is changed.", "success")
+            # The new password ended every session of the account; this one stays signed in.
+            login_user(current_user._get_current_object())
+            flash("Your password is changed. You are signed out everywhere else.", "success")
             return redirect(url_for("auth.account"))
     return render_template("auth/account.html", form=form)
 
