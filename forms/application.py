@@ -11,7 +11,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
-    DateField,
     DecimalField,
     FieldList,
     Form,
@@ -30,7 +29,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.countries import country_choices
 from app.domain import INDICATORS, PARTNER_TYPES, PRIORITY_AREAS
-from forms import FiniteDecimalField, options
+from forms import DateField, FiniteDecimalField, options
 
 EXTRA_ROWS = 3  # blank rows offered under the filled ones: adding a row needs no JavaScript
 MONEY = dict(places=2, rounding=None)

@@ -6,12 +6,11 @@ decisions service's guards, so a refusal always comes with the service's reasons
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import (
-    DecimalField,
     HiddenField,
     RadioField,
     StringField,
@@ -20,7 +19,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
-from forms import options
+from forms import FiniteDecimalField, exact_decimal, options
 
 DECISION_TRIGGERS = ("award", "waitlist", "decline")
 BULK_ACTIONS = {
@@ -39,20 +38,27 @@ class AmountField(StringField):
         raw = (valuelist[0] if valuelist else "") or ""
         self.data = raw.strip()
 
+    def _text(self) -> str:
+        return (self.data or "").replace(",", "").replace("$", "").strip()
+
     @property
     def decimal(self) -> Decimal | None:
-        text = (self.data or "").replace(",", "").replace("$", "").strip()
-        if not text:
-            return None
         try:
-            value = Decimal(text)
-        except InvalidOperation:
+            return exact_decimal(self._text(), places=2) if self._text() else None
+        except ValueError:
             return None
-        return value if value.is_finite() else None
 
     def pre_validate(self, form: Any) -> None:
-        if (self.data or "").strip() and self.decimal is None:
-            raise ValidationError("Enter the amount in dollars, like 125000 or 125,000.00.")
+        if not self._text():
+            return
+        try:
+            exact_decimal(self._text(), places=2)
+        except ValueError as problem:
+            if "decimal places" in str(problem):
+                message = "Enter the amount in dollars and cents: at most 2 decimal places."
+            else:
+                message = "Enter the amount in dollars, like 125000 or 125,000.00."
+            raise ValidationError(message) from None
 
 
 class DecisionForm(FlaskForm):
@@ -106,7 +112,7 @@ class FloorForm(FlaskForm):
     class Meta:
         csrf = False
 
-    floor = DecimalField(
+    floor = FiniteDecimalField(
         "Quality floor (calibrated score, 1 best to 9 worst)",
         places=2,
         validators=[

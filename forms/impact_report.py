@@ -9,8 +9,6 @@ from typing import Any
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
-    DateField,
-    DecimalField,
     HiddenField,
     StringField,
     SubmitField,
@@ -19,6 +17,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from app.domain import INDICATORS, PRIORITY_AREAS
+from forms import DateField, FiniteDecimalField
 
 NARRATIVE_LABELS = {
     "accomplishments": "Accomplishments against the milestones",
@@ -40,7 +39,7 @@ def report_form_class(priority_areas: list[str]) -> type[FlaskForm]:
         setattr(
             ReportForm,
             f"ind_{code}",
-            DecimalField(
+            FiniteDecimalField(
                 title,
                 places=2,
                 validators=[

@@ -4,14 +4,13 @@ reviewers of one application. They check types and formats; the services hold th
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateTimeLocalField,
     FieldList,
     Form,
     FormField,
@@ -27,7 +26,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 
 from app.criteria import KINDS, titles
 from app.models.review import CONFLICT_KINDS
-from forms import options
+from forms import DateTimeLocalField, exact_decimal, options
 
 MOMENT_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
 MAX_WEIGHT = Decimal("100")
@@ -75,10 +74,9 @@ class WeightField(StringField):
     @property
     def decimal(self) -> Decimal | None:
         try:
-            value = Decimal(str(self.data).strip())
-        except (InvalidOperation, ValueError):
+            return exact_decimal(str(self.data), places=None)
+        except ValueError:
             return None
-        return value if value.is_finite() else None
 
 
 class CriterionRow(Form):

@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo, available_timezones
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateTimeLocalField,
     DecimalField,
     HiddenField,
     IntegerField,
@@ -21,7 +20,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
 
 from app.domain import GOVERNMENT_TYPES, PRIORITY_AREAS
-from forms import FiniteDecimalField, options
+from forms import DateTimeLocalField, FiniteDecimalField, options
 from forms.application import MultiCheckboxField
 
 US_ZONES = [

@@ -238,6 +238,12 @@ PROJECT_CASES = [
         {"start_date": "next spring"}, "start_date", "Not a valid date value", id="start-date"
     ),
     pytest.param(
+        {"start_date": "0227-07-01"}, "start_date", "Enter a date from 1990 to 2100", id="y0227"
+    ),
+    pytest.param(
+        {"start_date": "2101-01-01"}, "start_date", "Enter a date from 1990 to 2100", id="y2101"
+    ),
+    pytest.param(
         {"period_months": "0"}, "period_months", "Enter a number of months from 1 to 60", id="m0"
     ),
     pytest.param(
@@ -349,6 +355,9 @@ BUDGET_CASES = [
     pytest.param("lots", "Not a valid decimal value", id="not-a-number"),
     pytest.param("1e15", "Enter an amount from 0 to 100,000,000", id="absurdly-large"),
     pytest.param("100000000.01", "Enter an amount from 0 to 100,000,000", id="just-over"),
+    # Stored with 2 places: 12.999 would be saved as 13.00 without a word.
+    pytest.param("12.999", "Enter at most 2 decimal places", id="three-places"),
+    pytest.param("1E-7", "Enter at most 2 decimal places", id="tiny-exponent"),
 ]
 
 
@@ -396,6 +405,18 @@ MILESTONE_CASES = [
         "milestones-0-due_on",
         "Not a valid date value",
         id="no-such-day",
+    ),
+    pytest.param(
+        {"milestones-1-due_on": "1989-12-31", "milestones-1-description": "Forum"},
+        "milestones-1-due_on",
+        "Enter a date from 1990 to 2100",
+        id="before-1990",
+    ),
+    pytest.param(
+        {"milestones-0-due_on": "9999-12-31"},
+        "milestones-0-due_on",
+        "Enter a date from 1990 to 2100",
+        id="after-2100",
     ),
 ]
 
@@ -458,6 +479,11 @@ TARGET_CASES = [
             ("targets-1-target", "Not a valid decimal value"),
         ],
         id="not-a-number-nan",
+    ),
+    pytest.param(
+        {"targets-1-indicator": "events", "targets-1-baseline": "0", "targets-1-target": "4.125"},
+        [("targets-1-target", "Enter at most 2 decimal places")],
+        id="three-places",
     ),
 ]
 

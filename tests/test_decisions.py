@@ -47,6 +47,10 @@ from workflows import TransitionRefused, fire
 K = Decimal(1000)
 
 
+def html_of(response: Any) -> str:
+    return response.get_data(as_text=True)
+
+
 @pytest.fixture
 def officer(make: Factory) -> User:
     return make.officer()
@@ -488,6 +492,27 @@ def test_refused_decision_shows_every_reason_next_to_its_field(
     )
     assert response.status_code == 400
     assert "Enter the amount in dollars" in response.get_data(as_text=True)
+    # Awards are stored in cents: a fraction of a cent is refused, not rounded.
+    for amount, message in (("120000.999", "at most 2 decimal places"), ("sNaN", "in dollars")):
+        response = client.post(
+            f"/officer/rounds/{rnd.id}/decisions/{apps[0].id}",
+            data={
+                "trigger": "award",
+                "amount": amount,
+                "justification": "Scaled.",
+                "version": apps[0].version,
+            },
+        )
+        assert response.status_code == 400, amount
+        errors = re.findall(
+            rf'id="amount-{apps[0].id}-error[^"]*" role="alert">([^<]+)<', html_of(response)
+        )
+        assert any(message in error for error in errors), (amount, errors)
+        db.session.expire_all()
+        assert db.session.get(Application, apps[0].id).state != "awarded"
+    # The quality floor's a GET form: a signalling NaN is refused, not a 500.
+    floored = client.get(f"/officer/rounds/{rnd.id}/decisions?floor=sNaN")
+    assert floored.status_code == 200
     ok = client.post(
         f"/officer/rounds/{rnd.id}/decisions/{apps[0].id}",
         data={

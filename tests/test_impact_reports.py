@@ -344,14 +344,37 @@ def test_filing_with_bad_values_shows_the_message_by_the_field_and_saves_nothing
     award, grantee = accepted_award(make, wait_for_jobs)
     report = reports_of(award)[0]
     client = login(grantee)
-    for bad in ("-5", "lots"):
+    cases = {
+        "-5": "Enter zero or a positive number",
+        "lots": "Not a valid decimal value",
+        "sNaN": "Not a valid decimal value",  # was a 500: NumberRange compared a signalling NaN
+        "NaN": "Not a valid decimal value",
+        "-Infinity": "Not a valid decimal value",
+        "12.999": "Enter at most 2 decimal places",  # stored with 2: not silently 13.00
+    }
+    for bad, message in cases.items():
         response = client.post(f"/applicant/reports/{report.id}", data=_form(report, ind_jobs=bad))
         html = response.get_data(as_text=True)
         assert response.status_code == 200
         assert 'id="ind_jobs-error"' in html
+        assert message in html.split('id="ind_jobs-error"', 1)[1][:300], bad
         assert bad in html  # the person's input is kept
         db.session.expire_all()
         assert db.session.get(ImpactReport, report.id).indicators == {}
+
+
+def test_minus_zero_is_saved_as_zero_and_an_exponent_as_the_number(
+    make: Factory, wait_for_jobs: Any, login: Any
+) -> None:
+    award, grantee = accepted_award(make, wait_for_jobs)
+    report = reports_of(award)[0]
+    client = login(grantee)
+    data = _form(report, ind_jobs="-0", ind_events="1e3", ind_agreements="12.50")
+    response = client.post(f"/applicant/reports/{report.id}", data=data)
+    assert response.status_code == 302
+    db.session.expire_all()
+    saved = db.session.get(ImpactReport, report.id).indicators
+    assert (saved["jobs"], saved["events"], saved["agreements"]) == ("0", "1000", "12.50")
 
 
 def test_filing_saves_a_draft_then_submits(make: Factory, wait_for_jobs: Any, login: Any) -> None:

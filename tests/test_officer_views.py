@@ -173,6 +173,18 @@ ROUND_CASES = [
         {"min_award": "Infinity"}, "min_award", "Not a valid decimal value", id="min-infinite"
     ),
     pytest.param({"title": ""}, "title", "Enter a title", id="no-title"),
+    pytest.param(
+        {"budget": "1000000.005"}, "budget", "Enter at most 2 decimal places", id="budget-cents"
+    ),
+    pytest.param(
+        {"opens_at": "1989-12-31T09:00"}, "opens_at", "Enter a date from 1990 to 2100", id="y1989"
+    ),
+    pytest.param(
+        {"closes_at": "2101-01-01T17:00"},
+        "closes_at",
+        "Enter a date from 1990 to 2100",
+        id="y2101",
+    ),
 ]
 
 
