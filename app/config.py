@@ -60,6 +60,7 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "STORAGE_DIR": os.environ.get("STORAGE_DIR") or str(Path(instance_path) / "files"),
         # Letters of support and report attachments: 10 MB each; a request may carry a few.
         "MAX_UPLOAD_BYTES": 10 * 1024 * 1024,
+        "MAX_UPLOAD_PAGES": 100,
         "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
         "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "587")),

@@ -25,6 +25,7 @@ from app.models.audit import AuditEvent
 from app.models.round import Round
 from app.models.user import User
 from tests.factories import PASSWORD, Factory
+from tests.pdfs import good_pdf
 
 
 def snapshot(application_id: int) -> dict[str, Any]:
@@ -55,7 +56,7 @@ def stored_files(app: Flask) -> list[Path]:
 
 
 def pdf_bytes() -> bytes:
-    return b"%PDF-1.7\n" + b"0" * 2000 + b"\n%%EOF\n"
+    return good_pdf()
 
 
 def multipart(values: dict[str, Any]) -> dict[str, Any]:

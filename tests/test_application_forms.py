@@ -30,6 +30,7 @@ from app.models.outbox import EmailMessage
 from app.models.user import User
 from app.services import applications as svc
 from tests.factories import Factory
+from tests.pdfs import pdf_of_size
 
 SECTION_KEYS = ("project", "narrative", "partners", "budget", "milestones", "targets")
 OFFERED_AREAS = ["trade", "climate", "education", "health"]
@@ -185,11 +186,6 @@ def snapshot(application_id: int) -> dict[str, Any]:
 def stored_files(app: Flask) -> list[Path]:
     root = Path(app.config["STORAGE_DIR"])
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
-
-
-def pdf_of_size(size: int) -> bytes:
-    head, tail = b"%PDF-1.7\n", b"\n%%EOF\n"
-    return head + b"0" * (size - len(head) - len(tail)) + tail
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ from app.services import applications as svc
 from app.services.accounts import create_user
 from bench import data
 from tests.factories import PASSWORD, Factory, SignIn
+from tests.pdfs import good_pdf
 from workflows import fire
 
 SMALL, LARGE = 3, 30
@@ -156,7 +157,7 @@ class World:
             ],
             application.version,
         )
-        pdf = b"%PDF-1.7\n" + b"0" * 1000 + b"\n%%EOF\n"
+        pdf = good_pdf()
         for i in range(n - 1):
             svc.add_letter(application, f"letter-{i}.pdf", pdf, self.applicant, application.version)
         commit()

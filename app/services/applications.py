@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -31,13 +29,10 @@ from app.rules.applications import SECTION_TITLES as SECTION_TITLES  # re-export
 from app.rules.applications import SECTIONS as SECTIONS
 from app.rules.applications import Problem as Problem
 from app.rules.applications import section_problems as section_problems
+from app.services.pdf_uploads import UploadRejected as UploadRejected  # re-exported
+from app.services.pdf_uploads import check_upload, pdf_name
 from app.services.rounds import StaleEdit, money
 from app.storage import sha256, storage
-
-
-class UploadRejected(ValueError):
-    pass
-
 
 # An application's whole page (its summary of every section): the organization and the round
 # with the row, then one query per section's rows, rather than a load the first time each
@@ -162,22 +157,11 @@ def replace_targets(
     _touch(application)
 
 
-def is_pdf(data: bytes) -> bool:
-    """A PDF by its content: the header in the first KiB and an end-of-file marker near the end."""
-    return b"%PDF-" in data[:1024] and b"%%EOF" in data[-2048:]
-
-
 def add_letter(
     application: Application, filename: str, data: bytes, user: User, expected_version: int
 ) -> SupportLetter:
     _check_editable(application, expected_version)
-    limit = current_app.config["MAX_UPLOAD_BYTES"]
-    if not data:
-        raise UploadRejected("the file is empty")
-    if len(data) > limit:
-        raise UploadRejected(f"the file is larger than {limit // (1024 * 1024)} MB")
-    if not is_pdf(data):
-        raise UploadRejected("the file is not a PDF (its content was checked, not its name)")
+    check_upload(data)
     key = storage().save(data, prefix=f"applications/{application.id}/letters", suffix=".pdf")
     letter = SupportLetter(
         filename=safe_filename(filename),
@@ -202,8 +186,7 @@ def remove_letter(application: Application, letter_id: int, expected_version: in
 
 
 def safe_filename(name: str) -> str:
-    base = re.sub(r"[^A-Za-z0-9._ -]", "_", (name or "letter.pdf").rsplit("/", 1)[-1]).strip()
-    return (base or "letter.pdf")[:200]
+    return pdf_name(name, "letter.pdf")
 
 
 def timeline(entity_type: str, entity_id: int) -> list[AuditEvent]:

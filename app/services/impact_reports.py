@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import func, select
 
 from app.domain import INDICATORS
@@ -17,8 +16,9 @@ from app.models.impact_report import ImpactReport, ReportAttachment, ReportSubmi
 from app.models.user import User
 from app.rules.impact_reports import NARRATIVE_FIELDS
 from app.rules.impact_reports import report_problems as report_problems  # re-exported
-from app.services.applications import UploadRejected, is_pdf, safe_filename
+from app.services.applications import safe_filename
 from app.services.mail import email_sent, send_email
+from app.services.pdf_uploads import check_upload
 from app.states import ImpactReportState
 from app.storage import sha256, storage
 from workflows.engine import follows
@@ -244,17 +244,11 @@ def send_reminders(now: datetime) -> int:
 
 
 def add_attachment(report: ImpactReport, filename: str, data: bytes, user: Any) -> Any:
-    """A PDF attachment, checked by content and size like a letter of support."""
+    """A PDF attachment, checked like a letter of support (app/services/pdf_uploads.py)."""
 
     if report.state not in OPEN_STATES:
         raise ReportLocked("attachments can change only while the report is open")
-    limit = current_app.config["MAX_UPLOAD_BYTES"]
-    if not data:
-        raise UploadRejected("the file is empty")
-    if len(data) > limit:
-        raise UploadRejected(f"the file is larger than {limit // (1024 * 1024)} MB")
-    if not is_pdf(data):
-        raise UploadRejected("the file is not a PDF (its content was checked, not its name)")
+    check_upload(data)
     key = storage().save(data, prefix=f"reports/{report.id}", suffix=".pdf")
     attachment = ReportAttachment(
         report_id=report.id,

@@ -14,6 +14,7 @@ from app.clock import utcnow
 from app.models.application import Application
 from app.services import accounts
 from app.services import applications as svc
+from app.services.pdf_uploads import pdf_name
 from app.services.rounds import StaleEdit, open_rounds
 from app.storage import storage
 from app.unit_of_work import attempt, discard_changes, returns_to
@@ -258,7 +259,7 @@ def download_letter(application_id: int, letter_id: int) -> Response:
     return send_file(
         io.BytesIO(storage().read(letter.storage_key)),
         mimetype="application/pdf",
-        download_name=letter.filename,
+        download_name=pdf_name(letter.filename, "letter.pdf"),
         as_attachment=True,
     )
 

@@ -15,7 +15,8 @@ from app.models.award import Award
 from app.models.impact_report import ImpactReport
 from app.services import impact_reports as svc
 from app.services import report_lists
-from app.services.applications import UploadRejected, timeline
+from app.services.applications import timeline
+from app.services.pdf_uploads import UploadRejected, pdf_name
 from app.services.rounds import StaleEdit
 from app.storage import storage
 from app.unit_of_work import attempt, keep_changes, returns_to
@@ -107,7 +108,9 @@ def _filing_page(
     editable: bool,
     stale: bool = False,
     refusal: list[str] | None = None,
+    attachment_form: AttachmentForm | None = None,
 ) -> tuple[str, int]:
+    status = 409 if stale else (422 if refusal or attachment_form is not None else 200)
     return render_template(
         "impact/file_report.html",
         report=report,
@@ -118,15 +121,15 @@ def _filing_page(
         refusal=refusal or [],
         problems=svc.report_problems(report) if editable else [],
         targets=svc.targets_for(report),
-        attachment_form=AttachmentForm(),
+        attachment_form=attachment_form or AttachmentForm(),
         events=timeline("impact_report", report.id),
         status=svc.due_status(report, utcnow().date()),
-    ), (409 if stale else (422 if refusal else 200))
+    ), status
 
 
 @bp.post("/applicant/reports/<int:report_id>/attachments")
 @roles_required("applicant")
-def upload_attachment(report_id: int) -> Response:
+def upload_attachment(report_id: int) -> str | Response | tuple[str, int]:
     report = get_for_user_or_404(ImpactReport, report_id)
     form = AttachmentForm()
     if form.validate_on_submit():
@@ -136,12 +139,16 @@ def upload_attachment(report_id: int) -> Response:
             with attempt():
                 svc.add_attachment(report, name, upload.read(), current_user)
         except (UploadRejected, svc.ReportLocked) as exc:
-            flash(f"Not uploaded: {exc}.", "error")
+            form.attachment.errors = [f"Not uploaded: {exc}."]
         else:
             flash("Attachment uploaded.", "success")
-    else:
-        flash("Choose a PDF file to upload.", "error")
-    return redirect(url_for("impact.file_report", report_id=report.id) + "#attachments")
+            return redirect(url_for("impact.file_report", report_id=report.id) + "#attachments")
+    # The refusal is shown next to the file field, on the filing page as it was.
+    areas = _areas(report)
+    report_form = report_form_class(areas)(data=initial_data(report, areas))
+    report_form.version.data = report.version
+    editable = report.state in svc.OPEN_STATES
+    return _filing_page(report, report_form, areas, editable, attachment_form=form)
 
 
 @bp.get("/reports/<int:report_id>/attachments/<int:attachment_id>")
@@ -154,7 +161,7 @@ def download_attachment(report_id: int, attachment_id: int) -> Response:
     return send_file(
         io.BytesIO(storage().read(attachment.storage_key)),
         mimetype="application/pdf",
-        download_name=attachment.filename,
+        download_name=pdf_name(attachment.filename, "attachment.pdf"),
         as_attachment=True,
     )
 

@@ -21,6 +21,7 @@ from app.formatting import LOCALE
 from app.models.review import CONFLICT_KINDS, Review
 from app.services import review_desk, review_reading
 from app.services import reviews as svc
+from app.services.pdf_uploads import pdf_name
 from app.services.rounds import StaleEdit
 from app.storage import storage
 from app.unit_of_work import attempt, keep_changes, returns_to
@@ -262,7 +263,7 @@ def download_letter(application_id: int, letter_id: int) -> Response:
     return send_file(
         io.BytesIO(storage().read(letter.storage_key)),
         mimetype="application/pdf",
-        download_name=letter.filename,
+        download_name=pdf_name(letter.filename, "letter.pdf"),
         as_attachment=True,
     )
 

@@ -16,6 +16,7 @@ from app.models.user import User
 from app.rules import ranking
 from app.services import applications as svc
 from app.services import review_assignment as assigning
+from app.services.pdf_uploads import pdf_name
 from app.storage import storage
 from app.unit_of_work import returns_to
 from app.views import get_for_user_or_404, roles_required
@@ -113,6 +114,6 @@ def download_letter(application_id: int, letter_id: int) -> Response:
     return send_file(
         io.BytesIO(storage().read(letter.storage_key)),
         mimetype="application/pdf",
-        download_name=letter.filename,
+        download_name=pdf_name(letter.filename, "letter.pdf"),
         as_attachment=True,
     )
