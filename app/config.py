@@ -68,6 +68,11 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
         "MAIL_USE_TLS": os.environ.get("MAIL_USE_TLS", "1") == "1",
         "MAIL_SENDER": os.environ.get("MAIL_SENDER", "L2G <no-reply@l2g.example.gov>"),
+        # Without SMTP, each email sent is written here as a .eml file (a development mailbox:
+        # it holds the invitations' links); none in production, nor when set to "".
+        "MAIL_DIR": os.environ.get(
+            "MAIL_DIR", "" if production else str(Path(instance_path) / "mail")
+        ),
         "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000"),
         "LOGIN_MAX_FAILURES": int(os.environ.get("LOGIN_MAX_FAILURES", "5")),
         "LOGIN_LOCK_MINUTES": int(os.environ.get("LOGIN_LOCK_MINUTES", "15")),

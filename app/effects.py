@@ -17,7 +17,7 @@ from app.rules.applications import SECTIONS
 from app.rules.awards import unaccepted_report_count
 from app.services import scores
 from app.services.awards import render_letter
-from app.services.mail import send_email
+from app.services.mail import TOKEN_REMOVED, send_email
 from app.services.packages import build, prepare_part
 from app.services.reviews import complete_if_all_in
 from workflows import SYSTEM, fire
@@ -86,7 +86,10 @@ def send_invitation(row: OutboxJob) -> None:
         dedupe_key=f"invitation:{invitation.id}",
         invitation=invitation,
         token=row.payload["token"],
+        secret=row.payload["token"],
     )
+    # Sent: the token now lives only in the recipient's mailbox (the invitation keeps its hash).
+    row.payload = {"token": TOKEN_REMOVED}
 
 
 @job("complete_application_review")

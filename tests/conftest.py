@@ -69,6 +69,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
         "SECRET_KEY": "test-secret",
         "WTF_CSRF_ENABLED": False,
         "STORAGE_DIR": str(instance / "files"),
+        "MAIL_DIR": str(instance / "mail"),
         "RQ_QUEUE": QUEUE,
         "SQLALCHEMY_DATABASE_URI": database_uri,
         "REDIS_URL": REDIS_URL,
@@ -120,6 +121,7 @@ def _start_worker(application: Flask, instance: Path) -> Worker:
         REDIS_URL=application.config["REDIS_URL"],
         RQ_QUEUE=QUEUE,
         STORAGE_DIR=application.config["STORAGE_DIR"],
+        MAIL_DIR=application.config["MAIL_DIR"],
         SECRET_KEY="test-secret",
     )
     log = open(instance / "worker.log", "wb")  # noqa: SIM115  (kept open for the worker's life)

@@ -3,6 +3,8 @@ the `flask user create` command, and the configuration that keeps production saf
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -18,10 +20,11 @@ from app import create_app
 from app.config import DEV_SECRET_KEY, ConfigError, load_config
 from app.extensions import db
 from app.jobs import commit
-from app.models.outbox import EmailMessage
+from app.models.outbox import EmailMessage, OutboxJob
 from app.models.user import Invitation, Organization, User
 from app.services.accounts import AccountError, invite
 from tests.factories import PASSWORD, Factory
+from tests.mailbox import body, sent_to
 
 Wait = Callable[[], None]
 NOW = datetime(2027, 2, 1, 15, 0, tzinfo=UTC)
@@ -185,10 +188,16 @@ def test_change_password(client: FlaskClient, make: Factory, login: Any) -> None
 
 
 def _token_from_email(app: Flask, address: str) -> str:
+    """The token of the invitation as sent; the recorded email has it removed."""
+    sent = sent_to(app, address)
+    assert sent, f"no invitation email to {address}"
+    text = body(sent[-1])
+    match = re.search(re.escape(app.config["BASE_URL"]) + r"/invitations/([\w-]+)", text)
+    assert match, text
     email = db.session.scalar(select(EmailMessage).where(EmailMessage.to_address == address))
-    assert email is not None, f"no invitation email to {address}"
-    match = re.search(re.escape(app.config["BASE_URL"]) + r"/invitations/([\w-]+)", email.body)
-    assert match, email.body
+    assert email is not None
+    assert match.group(1) not in email.body
+    assert f"{app.config['BASE_URL']}/invitations/[token removed]" in email.body
     return match.group(1)
 
 
@@ -223,6 +232,44 @@ def test_officer_invites_a_reviewer_who_accepts(
     assert user.check_password(NEW_PASSWORD)
     assert db.session.get(Invitation, invitation.id).accepted_at == NOW
     # The link works once.
+    client.post("/logout")
+    assert client.get(f"/invitations/{token}").status_code == 404
+
+
+def test_an_invitation_token_is_kept_nowhere_but_in_the_email_sent(
+    app: Flask,
+    client: FlaskClient,
+    make: Factory,
+    login: Any,
+    wait_for_jobs: Wait,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    client = login(make.officer())
+    response = client.post("/admin/people", data={"email": "quiet@state.gov", "role": "reviewer"})
+    assert response.status_code == 302
+    client.post("/logout")
+    wait_for_jobs()
+    token = _token_from_email(app, "quiet@state.gov")
+    db.session.expire_all()
+    email = db.session.scalar(
+        select(EmailMessage).where(EmailMessage.to_address == "quiet@state.gov")
+    )
+    assert email is not None
+    logs = caplog.text
+    worker_log = Path(app.config["MAIL_DIR"]).parent / "worker.log"  # a real rq worker's output
+    if worker_log.exists():
+        logs += worker_log.read_text(errors="replace")
+    assert f"email #{email.id} to quiet@state.gov" in logs
+    assert token not in logs
+    rows = db.session.scalars(select(EmailMessage.body)).all()
+    assert rows and not any(token in row for row in rows)
+    payloads = db.session.scalars(select(OutboxJob.payload)).all()
+    assert payloads and not any(token in json.dumps(p) for p in payloads)
+    assert not any(token in (i.token_hash or "") for i in db.session.scalars(select(Invitation)))
+    # The link in the email still works, once.
+    data = {"name": "Quinn Quiet", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    assert client.post(f"/invitations/{token}", data=data).status_code == 302
     client.post("/logout")
     assert client.get(f"/invitations/{token}").status_code == 404
 
