@@ -11,6 +11,7 @@ from flask import Flask, abort, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app import log_redaction
 from app.config import load_config
 from app.extensions import cache, csrf, db, local_cache, login_manager, migrate
 
@@ -32,6 +33,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("transitions").setLevel(logging.WARNING)  # one line per callback otherwise
+    log_redaction.install()
 
     from app import models  # noqa: F401  (every table known to metadata and migrations)
 

@@ -267,6 +267,15 @@ def test_an_invitation_token_is_kept_nowhere_but_in_the_email_sent(
     payloads = db.session.scalars(select(OutboxJob.payload)).all()
     assert payloads and not any(token in json.dumps(p) for p in payloads)
     assert not any(token in (i.token_hash or "") for i in db.session.scalars(select(Invitation)))
+    # The servers' request lines (development server, gunicorn) show the path without it.
+    line = f"GET /invitations/{token} HTTP/1.1"
+    logging.getLogger("werkzeug").info('%s - - "%s" %s -', "127.0.0.1", line, 200)
+    logging.getLogger("gunicorn.access").info(
+        '%(h)s "%(r)s" %(s)s', {"h": "10.0.0.1", "r": line, "s": 200}
+    )
+    requests = [r.getMessage() for r in caplog.records if r.name in ("werkzeug", "gunicorn.access")]
+    assert len(requests) == 2 and all("/invitations/[token removed] HTTP" in r for r in requests)
+    assert token not in caplog.text
     # The link in the email still works, once.
     data = {"name": "Quinn Quiet", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
     assert client.post(f"/invitations/{token}", data=data).status_code == 302
