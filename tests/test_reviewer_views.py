@@ -250,6 +250,37 @@ def test_the_queue_marks_overdue_reviews_and_sorts(
     assert client.get("/review/?sort=nonsense").status_code == 200
 
 
+def test_a_long_queue_comes_in_pages_sorted_across_them(
+    make: Factory,
+    login: SignIn,
+    freeze: Callable[[datetime], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A reviewer with more reviews than a page holds sees them page by page, in one order over
+    all pages (the database sorts and cuts), each page linking to the next and previous."""
+    monkeypatch.setattr("app.services.reviews.QUEUE_PAGE_SIZE", 2)
+    now = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+    freeze(now)
+    me = new_reviewer(make)
+    officer = make.officer()
+    setups = [
+        assign(make, officer=officer, reviewer_users=[me], due_at=now + timedelta(days=days))
+        for days in (5, 1, 4, 2, 3)
+    ]
+    by_due = [s.application.reference for s in sorted(setups, key=lambda s: s.review.due_at)]
+    client = login(me)
+    seen: list[str] = []
+    for page in (1, 2, 3):
+        html = text(client.get(f"/review/?page={page}"))
+        rows = re.findall(r"<tr>.*?</tr>", html, re.S)[1:]
+        seen += [next(r for r in by_due if r in row) for row in rows]
+        assert f"5 reviews, page {page} of 3" in html
+        assert ("Next page" in html) == (page < 3) and ("Previous page" in html) == (page > 1)
+    assert seen == by_due
+    # A page past the end shows the last one.
+    assert by_due[4] in text(client.get("/review/?page=9"))
+
+
 def test_the_queue_runs_the_same_number_of_queries_for_3_and_20_reviews(
     make: Factory, login: SignIn, count_queries: Callable[[], Any]
 ) -> None:

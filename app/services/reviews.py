@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, load_only
 
 from app.criteria import NIH_SCALE as NIH_SCALE  # re-exported for the pages
@@ -136,24 +136,51 @@ QUEUE_COLUMNS = (
 )
 
 
-def reviewer_queue(reviewer: User, sort: str = "due") -> list[QueueRow]:
-    """One query: the reviewer's active reviews with their application and round.
+QUEUE_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    rows: list[QueueRow]
+    page: int
+    pages: int
+    total: int  # the reviewer's active reviews in all
+
+
+def reviewer_queue(
+    reviewer: User, sort: str = "due", page: int = 1, per_page: int | None = QUEUE_PAGE_SIZE
+) -> QueuePage:
+    """One page of the reviewer's active reviews with their application and round, sorted and
+    cut in the database (all of them with `per_page` None).
 
     Reviews of applications the reviewer is conflicted with (a conflict recorded or detected after
     the assignment) are left out: a conflicted reviewer sees nothing of the application. That
-    check runs a fixed number of queries, however long the queue.
+    check runs a fixed number of queries, over the page's rows only.
     """
     order = QUEUE_SORTS.get(sort, QUEUE_SORTS["due"])
-    rows = db.session.execute(
+    mine = (Review.reviewer_id == reviewer.id, Review.state.in_(ACTIVE_REVIEW_STATES))
+    total = db.session.scalar(select(func.count()).select_from(Review).where(*mine)) or 0
+    pages = max(1, -(-total // per_page)) if per_page else 1
+    page = min(max(page, 1), pages)
+    query = (
         select(Review, Application, Round, Organization)
         .join(Application, Review.application_id == Application.id)
         .join(Round, Application.round_id == Round.id)
         .join(Organization, Application.organization_id == Organization.id)
-        .where(Review.reviewer_id == reviewer.id, Review.state.in_(ACTIVE_REVIEW_STATES))
+        .where(*mine)
         .options(*QUEUE_COLUMNS)
         .order_by(*order)
-    ).all()
+    )
+    if per_page:
+        query = query.limit(per_page).offset((page - 1) * per_page)
+    rows = db.session.execute(query).all()
     conflicted = conflicted_pairs([reviewer.id], [application for _, application, _, _ in rows])
+    return QueuePage(_queue_rows(reviewer, rows, conflicted), page, pages, total)
+
+
+def _queue_rows(
+    reviewer: User, rows: list[Any], conflicted: set[tuple[int, int]]
+) -> list[QueueRow]:
     return [
         QueueRow(
             review,

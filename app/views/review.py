@@ -69,9 +69,12 @@ def queue() -> str:
     sort = request.args.get("sort", "due")
     if sort not in SORTS:
         sort = "due"
+    page = max(1, request.args.get("page", 1, type=int))
+    result = svc.reviewer_queue(current_user, sort, page, per_page=svc.QUEUE_PAGE_SIZE)
     return render_template(
         "review/queue.html",
-        rows=svc.reviewer_queue(current_user, sort),
+        rows=result.rows,
+        result=result,
         sort=sort,
         sorts=SORTS,
         now=utcnow(),
