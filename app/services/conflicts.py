@@ -120,9 +120,12 @@ def detect(
 
 
 def conflicted_pairs(
-    reviewer_ids: list[int], applications: list[Application]
+    reviewer_ids: list[int],
+    applications: list[Application],
+    reviewers: list[ReviewerFacts] | None = None,
 ) -> set[tuple[int, int]]:
-    """Every (reviewer, application) pair that may not meet, from all three sources."""
+    """Every (reviewer, application) pair that may not meet, from all three sources.
+    `reviewers`: the reviewers' rows when the caller holds them already (else they are read)."""
     if not reviewer_ids or not applications:
         return set()
     by_org: dict[int, list[int]] = {}
@@ -142,9 +145,14 @@ def conflicted_pairs(
         elif app_id in app_ids:
             pairs.add((reviewer_id, app_id))
     # What the check reads of a reviewer, as columns: a pool of hundreds is rows already loaded.
-    reviewers = db.session.execute(
-        select(User.id, User.email, User.organization_id).where(_among(User.id, reviewer_ids))
-    ).all()
+    if reviewers is None:
+        reviewers = list(
+            db.session.execute(
+                select(User.id, User.email, User.organization_id).where(
+                    _among(User.id, reviewer_ids)
+                )
+            ).all()
+        )
     pairs.update((c.reviewer_id, c.application_id) for c in detect(reviewers, applications))
     return pairs
 

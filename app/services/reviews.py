@@ -159,11 +159,9 @@ def reviewer_queue(
     """
     order = QUEUE_SORTS.get(sort, QUEUE_SORTS["due"])
     mine = (Review.reviewer_id == reviewer.id, Review.state.in_(ACTIVE_REVIEW_STATES))
-    total = db.session.scalar(select(func.count()).select_from(Review).where(*mine)) or 0
-    pages = max(1, -(-total // per_page)) if per_page else 1
-    page = min(max(page, 1), pages)
     query = (
-        select(Review, Application, Round, Organization)
+        # The count of all the reviewer's reviews comes with the page's rows (a window).
+        select(Review, Application, Round, Organization, func.count().over())
         .join(Application, Review.application_id == Application.id)
         .join(Round, Application.round_id == Round.id)
         .join(Organization, Application.organization_id == Organization.id)
@@ -171,11 +169,32 @@ def reviewer_queue(
         .options(*QUEUE_COLUMNS)
         .order_by(*order)
     )
-    if per_page:
-        query = query.limit(per_page).offset((page - 1) * per_page)
-    rows = db.session.execute(query).all()
-    conflicted = conflicted_pairs([reviewer.id], [application for _, application, _, _ in rows])
+    found = db.session.execute(
+        query.limit(per_page).offset((page - 1) * per_page) if per_page else query
+    ).all()
+    if not found and page > 1:  # past the end: the last page
+        return reviewer_queue(
+            reviewer, sort, 1 if not per_page else _last_page(reviewer, per_page), per_page
+        )
+    total = found[0][4] if found else 0
+    pages = max(1, -(-total // per_page)) if per_page else 1
+    rows = [row[:4] for row in found]
+    conflicted = conflicted_pairs(
+        [reviewer.id], [application for _, application, _, _ in rows], reviewers=[reviewer]
+    )
     return QueuePage(_queue_rows(reviewer, rows, conflicted), page, pages, total)
+
+
+def _last_page(reviewer: User, per_page: int) -> int:
+    total = (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Review)
+            .where(Review.reviewer_id == reviewer.id, Review.state.in_(ACTIVE_REVIEW_STATES))
+        )
+        or 0
+    )
+    return max(1, -(-total // per_page))
 
 
 def _queue_rows(
