@@ -28,6 +28,7 @@ from werkzeug.security import generate_password_hash
 from app import clock, create_app
 from app.extensions import db
 from tests.factories import PASSWORD, Factory, SignIn
+from tests.factories import empty_tables as _empty_tables
 from tests.factories import wait_for_jobs as _wait_for_jobs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -173,17 +174,6 @@ def _database(app: Flask) -> Iterator[None]:
     db.session.remove()
     _empty_tables()
     ctx.pop()
-
-
-def _empty_tables() -> None:
-    tables = list(reversed(db.metadata.sorted_tables))
-    with db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            names = ", ".join(t.name for t in tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                conn.execute(table.delete())
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.clock import utcnow
 from app.demo_applications import sample_letter_pdf
@@ -191,3 +191,15 @@ def wait_for_jobs(timeout: float = 60, raise_on_timeout: bool = True) -> None:
         time.sleep(0.05)
     if raise_on_timeout:
         raise AssertionError("background jobs did not finish in time")
+
+
+def empty_tables() -> None:
+    """Every table emptied (and PostgreSQL's id sequences restarted), as each test begins."""
+    tables = list(reversed(db.metadata.sorted_tables))
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(t.name for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(table.delete())

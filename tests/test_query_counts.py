@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import func, insert, select, update
 
 from app.clock import utcnow
 from app.domain import INDICATORS, PARTNER_TYPES
@@ -31,7 +31,7 @@ from app.models.user import Invitation, Organization, User
 from app.services import applications as svc
 from app.services.accounts import create_user
 from bench import data
-from tests.factories import PASSWORD, Factory, SignIn
+from tests.factories import PASSWORD, Factory, SignIn, empty_tables
 from tests.pdfs import good_pdf
 from workflows import fire
 
@@ -237,14 +237,7 @@ REVIEWERS = 10  # fixed, so the busiest reviewer's queue grows with the round (9
 
 def _empty_database() -> None:
     db.session.remove()
-    tables = list(reversed(db.metadata.sorted_tables))
-    with db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            names = ", ".join(t.name for t in tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                conn.execute(table.delete())
+    empty_tables()
 
 
 def _fund(made: data.Generated) -> None:

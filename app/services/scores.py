@@ -121,15 +121,15 @@ def rank(round_id: int) -> int:
     """Rank the round at its current scores version (the `rank_round` job); the version whose
     ranking is committed afterwards. Running it twice, or after a newer version, changes
     nothing."""
-    version = db.session.scalar(
-        select(RoundRanking.scores_version).where(RoundRanking.round_id == round_id)
-    )
-    if version is None:
+    versions = db.session.execute(
+        select(RoundRanking.scores_version, RoundRanking.ranked_version).where(
+            RoundRanking.round_id == round_id
+        )
+    ).one_or_none()
+    if versions is None:
         return 0
-    done = db.session.scalar(
-        select(RoundRanking.ranked_version).where(RoundRanking.round_id == round_id)
-    )
-    if done is not None and done >= version:  # a job after a later change got here first
+    version, done = versions
+    if done >= version:  # a job after a later change got here first
         return done
     reviews = submitted_reviews(round_id, entries=False)
     own = {}
